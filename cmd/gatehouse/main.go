@@ -1,0 +1,70 @@
+// Command gatehouse is the Gatehouse authentication and session service.
+// main only wires: run is the whole program, and end-to-end tests call it
+// directly.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gatehouse: %v\n", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// run dispatches a subcommand. With no arguments it serves.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "gatehouse", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return nil
+	}
+	return usagef("unknown command %q (try 'gatehouse help')", cmd)
+}
+
+const usageText = `Usage: gatehouse [command] [flags]
+
+Commands:
+  serve     run the service (the default)
+  migrate   apply database migrations and exit
+  version   print the version
+  help      show this text
+
+Run 'gatehouse serve -h' for the flags; every flag also reads GATEHOUSE_<NAME>
+(for example --db and GATEHOUSE_DB). Flags win over the environment.
+`

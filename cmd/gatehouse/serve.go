@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/password"
+)
+
+// runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
+// then drains in-flight requests.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig("serve", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+
+	app, err := buildApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
+	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// app is the wired service: what serve runs and what bench starts
+// in-process.
+type app struct {
+	store   auth.Store
+	svc     *auth.Service
+	handler http.Handler
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// buildApp opens the store and wires the service and its HTTP API.
+func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+	store, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	key, err := signingKey(ctx, cfg, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	slots := cfg.HashSlots
+	if slots == 0 {
+		slots = password.DefaultSlots()
+	}
+	svc, err := auth.NewService(auth.Config{
+		Store:             store,
+		Key:               key,
+		Hasher:            password.NewHasher(password.DefaultParams()),
+		HashLimiter:       password.NewLimiter(slots, cfg.HashWait),
+		AccessTTL:         cfg.AccessTTL,
+		SessionTTL:        cfg.SessionTTL,
+		RefreshGrace:      cfg.RefreshGrace,
+		PasswordMinLength: cfg.PasswordMinLength,
+		Logger:            log,
+		OnEvent:           auditLog(log),
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	handler := httpapi.NewServer(httpapi.Config{
+		Service:          svc,
+		Logger:           log,
+		CookieSecure:     cfg.CookieSecure,
+		CookieHostPrefix: cfg.CookieHostPrefix,
+		CORSOrigins:      cfg.CORSOrigins,
+		TrustedProxies:   cfg.TrustedProxies,
+		Ready:            store.Ready,
+	})
+	return &app{store: store, svc: svc, handler: handler}, nil
+}
+
+// signingKey is --secret, or else the key generated once and kept in the
+// database, so restarts and every node share it.
+func signingKey(ctx context.Context, cfg *Config, store auth.Store) ([]byte, error) {
+	if cfg.Secret != "" {
+		return []byte(cfg.Secret), nil
+	}
+	key, err := store.Secret(ctx, "jwt_signing_key", func() []byte {
+		b := make([]byte, 32)
+		rand.Read(b)
+		return b
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load signing key: %w", err)
+	}
+	return key, nil
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// auditLog writes the audit trail: one line per auth event, never a secret.
+func auditLog(log *slog.Logger) func(auth.Event) {
+	return func(e auth.Event) {
+		attrs := []slog.Attr{slog.String("event", string(e.Type)), slog.String("ip", e.IP)}
+		if e.UserID != 0 {
+			attrs = append(attrs, slog.Int64("user_id", e.UserID))
+		}
+		if e.SessionID != "" {
+			attrs = append(attrs, slog.String("session_id", e.SessionID))
+		}
+		if e.Reason != "" {
+			attrs = append(attrs, slog.String("reason", e.Reason))
+		}
+		log.LogAttrs(context.Background(), slog.LevelInfo, "audit", attrs...)
+	}
+}

@@ -1,0 +1,104 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a machine-readable error code. The set is closed and part of the
+// public contract (docs/api.md): clients switch on it, so codes are never
+// renamed.
+type Code string
+
+// The error codes of the API. httpapi maps each to exactly one HTTP status.
+const (
+	CodeBadRequest           Code = "bad_request"
+	CodeNotAuthorized        Code = "not_authorized"
+	CodeTokenExpired         Code = "token_expired"
+	CodeCSRFInvalid          Code = "csrf_invalid"
+	CodeInvalidCredentials   Code = "invalid_credentials"
+	CodeTokenReused          Code = "token_reused"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "not_found"
+	CodeMethodNotAllowed     Code = "method_not_allowed"
+	CodePayloadTooLarge      Code = "payload_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeValidationFailed     Code = "validation_failed"
+	CodeRateLimited          Code = "rate_limited"
+	CodeUnavailable          Code = "unavailable"
+)
+
+// Error is the one error type that crosses the API boundary. Message is
+// safe to show to clients; Err, if set, is the internal cause and is only
+// logged.
+type Error struct {
+	Code    Code
+	Message string
+	// Details holds per-field validation messages (Rails' errors.messages).
+	Details map[string][]string
+	// RetryAfter is sent as the Retry-After header when positive.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrX) match any *Error with the same code and
+// message, so a sentinel still matches after it was copied to add a cause
+// or a Retry-After.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == e.Message
+}
+
+// Sentinels returned by Service and the stores. Compare with errors.Is.
+var (
+	ErrNotAuthorized      = &Error{Code: CodeNotAuthorized, Message: "Not authorized"}
+	ErrTokenExpired       = &Error{Code: CodeTokenExpired, Message: "Not authorized"}
+	ErrCSRFInvalid        = &Error{Code: CodeCSRFInvalid, Message: "Not authorized"}
+	ErrInvalidCredentials = &Error{Code: CodeInvalidCredentials, Message: "Not authorized"}
+	ErrRefreshReused      = &Error{Code: CodeTokenReused, Message: "Not authorized"}
+	ErrNotFound           = &Error{Code: CodeNotFound, Message: "Not found"}
+	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable", RetryAfter: time.Second}
+	ErrRateLimited        = &Error{Code: CodeRateLimited, Message: "Too many requests", RetryAfter: time.Second}
+
+	// ErrEmailTaken is returned by UserStore when the normalized email
+	// already belongs to a user.
+	ErrEmailTaken = &Error{Code: CodeValidationFailed, Message: "Email has already been taken",
+		Details: map[string][]string{"email": {"has already been taken"}}}
+	// ErrConflict is returned by SessionStore.RotateSession when the session
+	// moved on (another refresh won) or was revoked in the meantime.
+	ErrConflict = errors.New("auth: session changed concurrently")
+)
+
+// ErrorCode returns the code of err, or CodeUnavailable for an error that
+// is not an *Error: anything unexpected (a dropped connection, a full disk)
+// is reported as a temporary failure, never as success and never with
+// internals.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeUnavailable
+}
+
+// unavailable wraps an internal cause as ErrUnavailable, keeping the cause
+// for the logs.
+func unavailable(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	u := *ErrUnavailable
+	u.Err = err
+	return &u
+}

@@ -1,0 +1,27 @@
+package auth
+
+// EventType names an auth event of the audit trail.
+type EventType string
+
+// Audit events. Each is reported once, after the change it describes has
+// committed.
+const (
+	EventRegistered      EventType = "register"
+	EventSignedIn        EventType = "sign_in"
+	EventSignInFailed    EventType = "sign_in_failed"
+	EventRefreshed       EventType = "refresh"
+	EventRefreshReused   EventType = "refresh_reused"
+	EventSignedOut       EventType = "sign_out"
+	EventSessionRevoked  EventType = "session_revoked"
+	EventPasswordChanged EventType = "password_changed"
+)
+
+// Event is one entry of the audit trail. It never carries a secret.
+type Event struct {
+	Type      EventType
+	UserID    int64  // 0 if unknown (a failed sign-in for an unknown email)
+	SessionID string // "" if none
+	IP        string
+	// Reason says why a sign-in failed or a session was revoked.
+	Reason string
+}

@@ -1,0 +1,114 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// newSession starts a session for userID at now.
+func (s *Service) newSession(userID int64, c Client, now time.Time) *Session {
+	expires := now.Add(s.sessionTTL)
+	return &Session{
+		ID:              token.NewUID(),
+		UserID:          userID,
+		RotatedAt:       now,
+		AccessExpiresAt: s.accessExpiry(now, expires),
+		CreatedAt:       now,
+		LastUsedAt:      now,
+		ExpiresAt:       expires,
+		IP:              c.IP,
+		UserAgent:       c.UserAgent,
+	}
+}
+
+// accessExpiry is the exp of an access token issued at now: whole seconds
+// (the claim is an integer) and never past the session's end.
+func (s *Service) accessExpiry(now, sessionEnd time.Time) time.Time {
+	exp := now.Add(s.accessTTL)
+	if exp.After(sessionEnd) {
+		exp = sessionEnd
+	}
+	return exp.Truncate(time.Second)
+}
+
+// grant builds the client's credentials for the session's current
+// generation and records that state in the cache. Everything in it is
+// derived from (key, session, generation), so granting the same generation
+// twice yields the same tokens.
+func (s *Service) grant(sess *Session, u *User) (*Grant, error) {
+	e := s.cacheEntry(sess, u)
+	access, err := s.tokens.Issue(token.Claims{
+		Exp:    sess.AccessExpiresAt.Unix(),
+		UserID: sess.UserID,
+		UID:    e.accessID,
+		RUID:   sess.ID,
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	s.cache.merge(sess.ID, e)
+	return &Grant{
+		UserID:           sess.UserID,
+		SessionID:        sess.ID,
+		AccessToken:      access,
+		AccessExpiresAt:  sess.AccessExpiresAt,
+		RefreshToken:     s.keys.refreshToken(sess.ID, sess.Generation),
+		RefreshExpiresAt: sess.ExpiresAt,
+		CSRFSecret:       e.csrf,
+	}, nil
+}
+
+func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
+	e := &cachedSession{
+		userID:        sess.UserID,
+		gen:           sess.Generation,
+		rotatedAt:     sess.RotatedAt,
+		accessExp:     sess.AccessExpiresAt,
+		expiresAt:     sess.ExpiresAt,
+		revoked:       sess.Revoked(),
+		accessID:      s.keys.accessID(sess.ID, sess.Generation),
+		csrf:          s.keys.csrfSecret(sess.ID, sess.Generation),
+		email:         u.Email,
+		userCreatedAt: u.CreatedAt,
+	}
+	if sess.Generation > 0 {
+		e.prevAccessID = s.keys.accessID(sess.ID, sess.Generation-1)
+		e.prevCSRF = s.keys.csrfSecret(sess.ID, sess.Generation-1)
+	}
+	return e
+}
+
+// loadSession reads a session and its user from the store into the cache.
+func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return s.cache.merge(id, s.cacheEntry(sess, u)), nil
+}
+
+// revoked records in the cache that sessions ended, after the store has
+// committed it, so the very next request with their tokens fails.
+func (s *Service) revoked(ids ...string) {
+	for _, id := range ids {
+		s.cache.merge(id, &cachedSession{revoked: true})
+	}
+}
+
+// notAuthorized turns a store's "not found" into a 401 and anything else
+// into a 503.
+func notAuthorized(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotAuthorized
+	}
+	return unavailable(err)
+}

@@ -1,0 +1,136 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/csrf"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// RefreshRequest presents either an access token (expired or not, but
+// correctly signed: the gem's refresh-by-access) or a refresh token.
+type RefreshRequest struct {
+	AccessToken  string
+	RefreshToken string
+	// CheckCSRF is set when the access token came from a cookie: then
+	// CSRFToken must carry the session's CSRF secret.
+	CheckCSRF bool
+	CSRFToken string
+	Client    Client
+}
+
+// presented is what a refresh request claims: a session and the
+// generation of the credential shown (or -1 if it is older than the
+// previous generation).
+type presented struct {
+	sessionID string
+	userID    int64 // 0 for refresh tokens, which carry no user
+	gen       func(current int64) int64
+}
+
+// Refresh rotates a session: the credential presented must be the current
+// generation's, which moves the session on by one. The previous
+// generation's credential within the grace window gets the current state
+// again (concurrent tabs refreshing at once all end up with the winner's
+// tokens); anything older is reuse of a stolen or leaked token, and the
+// whole session is revoked.
+func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error) {
+	p, err := s.presented(r)
+	if err != nil {
+		return nil, err
+	}
+	// Two rounds at most: losing the rotation race makes the presented
+	// generation the previous one, which the second round answers.
+	for range 2 {
+		sess, err := s.store.Session(ctx, p.sessionID)
+		if err != nil {
+			return nil, notAuthorized(err)
+		}
+		now := s.clock()
+		if !sess.Live(now) || (p.userID != 0 && p.userID != sess.UserID) {
+			return nil, ErrNotAuthorized
+		}
+		gen := p.gen(sess.Generation)
+		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
+		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, inGrace) {
+			return nil, ErrCSRFInvalid
+		}
+		switch {
+		case gen == sess.Generation:
+			next, err := s.store.RotateSession(ctx, sess.ID, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+			if errors.Is(err, ErrConflict) {
+				continue
+			}
+			if err != nil {
+				return nil, notAuthorized(err)
+			}
+			s.onEvent(Event{Type: EventRefreshed, UserID: sess.UserID, SessionID: sess.ID, IP: r.Client.IP})
+			return s.grantFor(ctx, next)
+		case gen == sess.Generation-1 && inGrace:
+			return s.grantFor(ctx, sess)
+		default:
+			return nil, s.reuseDetected(ctx, sess, r.Client, now)
+		}
+	}
+	return nil, unavailable(errors.New("auth: refresh kept losing the rotation race"))
+}
+
+// presented checks the credential's signature and says which session and
+// generation it belongs to.
+func (s *Service) presented(r RefreshRequest) (presented, error) {
+	if r.RefreshToken != "" {
+		id, gen, ok := s.keys.parseRefreshToken(r.RefreshToken)
+		if !ok {
+			return presented{}, ErrNotAuthorized
+		}
+		return presented{sessionID: id, gen: func(int64) int64 { return gen }}, nil
+	}
+	c, err := s.tokens.Verify(r.AccessToken, s.now())
+	if err != nil && !errors.Is(err, token.ErrExpired) {
+		return presented{}, ErrNotAuthorized
+	}
+	gen := func(current int64) int64 {
+		switch c.UID {
+		case s.keys.accessID(c.RUID, current):
+			return current
+		case s.keys.accessID(c.RUID, current-1):
+			return current - 1
+		}
+		// Correctly signed for this session but neither current nor
+		// previous: an older generation.
+		return -1
+	}
+	return presented{sessionID: c.RUID, userID: c.UserID, gen: gen}, nil
+}
+
+func (s *Service) csrfOK(tok string, sess *Session, inGrace bool) bool {
+	if csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation)) {
+		return true
+	}
+	return inGrace && sess.Generation > 0 && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation-1))
+}
+
+// grantFor grants sess, taking the user's email from the cache when it
+// can: a refresh then reads only the session row.
+func (s *Service) grantFor(ctx context.Context, sess *Session) (*Grant, error) {
+	if e, ok := s.cache.get(sess.ID); ok && e.email != "" {
+		return s.grant(sess, &User{ID: sess.UserID, Email: e.email, CreatedAt: e.userCreatedAt})
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, notAuthorized(err)
+	}
+	return s.grant(sess, u)
+}
+
+// reuseDetected revokes the session a stale credential belongs to.
+func (s *Service) reuseDetected(ctx context.Context, sess *Session, c Client, now time.Time) error {
+	if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
+		return unavailable(err)
+	}
+	s.revoked(sess.ID)
+	s.onEvent(Event{Type: EventRefreshReused, UserID: sess.UserID, SessionID: sess.ID, IP: c.IP, Reason: "refresh_reuse"})
+	return ErrRefreshReused
+}

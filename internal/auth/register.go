@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Registration is the input of Register.
+type Registration struct {
+	Email                string
+	Password             string
+	PasswordConfirmation string
+	Client               Client
+}
+
+// Register creates a user and signs them in. Validation failures are one
+// *Error with code validation_failed and Rails-style details; nothing is
+// created on any failure.
+func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) {
+	email := NormalizeEmail(r.Email)
+	var v validation
+	v.email(email)
+	v.password(r.Password, email, s.minPwLen)
+	v.confirmation(r.Password, r.PasswordConfirmation)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	// Registration reveals whether an email is taken anyway (422), so a
+	// cheap look-up first spares the hash for a known duplicate. The unique
+	// index still decides races.
+	if _, err := s.store.UserByEmail(ctx, email); err == nil {
+		return nil, ErrEmailTaken
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, unavailable(err)
+	}
+
+	var hash string
+	err := s.withHashSlot(ctx, func() (err error) {
+		hash, err = s.hasher.Hash(r.Password)
+		return err
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+
+	now := s.clock()
+	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	sess := s.newSession(0, r.Client, now)
+	if err := s.store.CreateUser(ctx, u, sess); err != nil {
+		if errors.Is(err, ErrEmailTaken) {
+			return nil, ErrEmailTaken
+		}
+		return nil, unavailable(err)
+	}
+	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
+	return s.grant(sess, u)
+}

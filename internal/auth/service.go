@@ -1,0 +1,137 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// Config holds what a Service needs. Zero durations and sizes take the
+// defaults of API.md.
+type Config struct {
+	Store Store
+	// Key signs access tokens and, domain-separated, derives the session
+	// secrets. At least 32 bytes.
+	Key          []byte
+	Hasher       *password.Hasher
+	HashLimiter  *password.Limiter
+	AccessTTL    time.Duration // default 1h
+	SessionTTL   time.Duration // default 168h
+	RefreshGrace time.Duration // default 10s
+	// PasswordMinLength is in Unicode characters; default 8.
+	PasswordMinLength int
+	// MaxSessionsPerUser caps live sessions; the oldest are evicted. Default 20.
+	MaxSessionsPerUser int
+	// CacheSize bounds the in-memory session cache. Default 100,000.
+	CacheSize int
+	// Now is the clock; default time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// OnEvent receives the audit trail; may be nil.
+	OnEvent func(Event)
+	// Logger receives internal errors; default discards.
+	Logger *slog.Logger
+}
+
+// Clock-skew tolerance when checking access-token expiry.
+const tokenLeeway = 5 * time.Second
+
+// Service implements the use cases of the API on top of a Store.
+type Service struct {
+	store      Store
+	hasher     *password.Hasher
+	hashSlots  *password.Limiter
+	tokens     *token.Issuer
+	keys       sessionKeys
+	cache      *sessionCache
+	accessTTL  time.Duration
+	sessionTTL time.Duration
+	grace      time.Duration
+	minPwLen   int
+	maxPerUser int
+	now        func() time.Time
+	onEvent    func(Event)
+	log        *slog.Logger
+	// cacheTrusted is false while a multi-node change feed is down.
+	cacheTrusted atomic.Bool
+}
+
+// NewService checks cfg and builds a Service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Hasher == nil || cfg.HashLimiter == nil {
+		return nil, errors.New("auth: store, hasher and hash limiter are required")
+	}
+	withDefault(&cfg.AccessTTL, time.Hour)
+	withDefault(&cfg.SessionTTL, 7*24*time.Hour)
+	withDefault(&cfg.RefreshGrace, 10*time.Second)
+	withDefault(&cfg.PasswordMinLength, 8)
+	withDefault(&cfg.MaxSessionsPerUser, 20)
+	withDefault(&cfg.CacheSize, 100_000)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(Event) {}
+	}
+	if cfg.PasswordMinLength > maxPasswordChars {
+		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
+	}
+	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, tokenLeeway)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	s := &Service{
+		store:      cfg.Store,
+		hasher:     cfg.Hasher,
+		hashSlots:  cfg.HashLimiter,
+		tokens:     tokens,
+		keys:       newSessionKeys(cfg.Key),
+		cache:      newSessionCache(cfg.CacheSize),
+		accessTTL:  cfg.AccessTTL,
+		sessionTTL: cfg.SessionTTL,
+		grace:      cfg.RefreshGrace,
+		minPwLen:   cfg.PasswordMinLength,
+		maxPerUser: cfg.MaxSessionsPerUser,
+		now:        cfg.Now,
+		onEvent:    cfg.OnEvent,
+		log:        cfg.Logger,
+	}
+	s.cacheTrusted.Store(true)
+	return s, nil
+}
+
+func withDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// clock returns now at the precision the stores keep, so a value written
+// and read back compares equal.
+func (s *Service) clock() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// withHashSlot runs fn while holding one of the bounded hashing slots, so a
+// flood of sign-ins queues briefly and then gets 503s instead of
+// exhausting memory.
+func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
+	release, _, err := s.hashSlots.Acquire(ctx)
+	if err != nil {
+		if errors.Is(err, password.ErrBusy) {
+			return unavailable(err)
+		}
+		return err
+	}
+	defer release()
+	return fn()
+}

@@ -1,0 +1,71 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistent state of Gatehouse. Every backend (sqlite,
+// postgres) implements it and passes authtest.RunStoreTests. A method that
+// returns without error has committed durably. Driver failures come back
+// wrapped with context; "not found" is ErrNotFound, never nil, nil.
+type Store interface {
+	UserStore
+	SessionStore
+
+	// Secret returns the named secret, creating it with generate() if it
+	// does not exist yet. Concurrent callers on any node get the same value.
+	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+	// Ready reports whether the store is reachable and migrated.
+	Ready(ctx context.Context) error
+	Close() error
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser inserts u, setting u.ID, with its first session s in one
+	// transaction: registration either creates both or nothing. s may be
+	// nil (an administrator creating an account). Returns ErrEmailTaken if
+	// the email is in use.
+	CreateUser(ctx context.Context, u *User, s *Session) error
+	// UserByEmail looks up a normalized email. ErrNotFound if absent.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByID returns ErrNotFound if absent.
+	UserByID(ctx context.Context, id int64) (*User, error)
+	// SetPasswordHash replaces the hash of user id. ErrNotFound if absent.
+	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error
+	// SetLocked locks (at non-zero) or unlocks (at zero) user id.
+	SetLocked(ctx context.Context, id int64, at time.Time) error
+	// DeleteUser removes user id and its sessions, returning the ids of the
+	// sessions that were live so callers can drop them from caches.
+	DeleteUser(ctx context.Context, id int64) (sessionIDs []string, err error)
+	// ListUsers returns up to limit users with ID > afterID, by ID.
+	ListUsers(ctx context.Context, afterID int64, limit int) ([]User, error)
+	// ImportUsers inserts users keeping their IDs (and moves any id
+	// sequence past them), one status per input row, in one transaction.
+	ImportUsers(ctx context.Context, users []User) ([]ImportStatus, error)
+}
+
+// SessionStore keeps sessions.
+type SessionStore interface {
+	// CreateSession inserts s. If the user then has more than maxPerUser
+	// live sessions (maxPerUser > 0), the oldest are revoked at
+	// s.CreatedAt in the same transaction and their ids returned.
+	CreateSession(ctx context.Context, s *Session, maxPerUser int) (evicted []string, err error)
+	// Session returns ErrNotFound if absent.
+	Session(ctx context.Context, id string) (*Session, error)
+	// RotateSession moves session id from generation from to from+1 with
+	// the given times (LastUsedAt = RotatedAt = at), only if it is still at
+	// that generation and not revoked; otherwise ErrConflict. ErrNotFound if
+	// absent. It returns the updated session.
+	RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*Session, error)
+	// RevokeSession revokes session id at at (a no-op if already revoked).
+	// ErrNotFound if absent.
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeUserSessions revokes every live session of userID except the
+	// one with id except (may be empty) and returns the revoked ids.
+	RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error)
+	// ListSessions returns the sessions of userID that are live at now,
+	// newest first.
+	ListSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
+}

@@ -1,0 +1,32 @@
+package auth
+
+import "time"
+
+// User is an account. Email is stored normalized (trimmed, lower-cased) and
+// is unique. PasswordHash is an argon2id PHC string, or a bcrypt digest for
+// users imported from the Rails app until their next sign-in.
+type User struct {
+	ID           int64
+	Email        string
+	PasswordHash string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	// LockedAt is when an administrator or the failure limit locked the
+	// account; zero means unlocked. A locked account cannot sign in with its
+	// password.
+	LockedAt time.Time
+}
+
+// Locked reports whether password sign-in is disabled for u.
+func (u *User) Locked() bool { return !u.LockedAt.IsZero() }
+
+// ImportStatus is the outcome of importing one user row.
+type ImportStatus int
+
+// Import outcomes. Importing is idempotent: a row already present with the
+// same id and email is Unchanged, not an error.
+const (
+	ImportInserted  ImportStatus = iota + 1
+	ImportUnchanged              // same id and email already present
+	ImportConflict               // id or email belongs to a different user
+)

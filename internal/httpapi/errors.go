@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[auth.Code]int{
+	auth.CodeBadRequest:           http.StatusBadRequest,
+	auth.CodeNotAuthorized:        http.StatusUnauthorized,
+	auth.CodeTokenExpired:         http.StatusUnauthorized,
+	auth.CodeCSRFInvalid:          http.StatusUnauthorized,
+	auth.CodeInvalidCredentials:   http.StatusUnauthorized,
+	auth.CodeTokenReused:          http.StatusUnauthorized,
+	auth.CodeForbidden:            http.StatusForbidden,
+	auth.CodeNotFound:             http.StatusNotFound,
+	auth.CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	auth.CodePayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	auth.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	auth.CodeValidationFailed:     http.StatusUnprocessableEntity,
+	auth.CodeRateLimited:          http.StatusTooManyRequests,
+	auth.CodeUnavailable:          http.StatusServiceUnavailable,
+}
+
+type errorBody struct {
+	Error   string              `json:"error"`
+	Code    auth.Code           `json:"code"`
+	Details map[string][]string `json:"details,omitempty"`
+}
+
+// writeError writes err as the API's error body. Errors that are not an
+// *auth.Error are unexpected: they are logged with their cause and the
+// client gets a 503 that says nothing about internals.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *auth.Error
+	if !errors.As(err, &e) {
+		if errors.Is(err, context.Canceled) {
+			// The client went away; nobody reads this answer.
+			return
+		}
+		e = auth.ErrUnavailable
+	}
+	status := statusOf[e.Code]
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	if status == http.StatusServiceUnavailable {
+		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, status, errorBody{Error: e.Message, Code: e.Code, Details: e.Details})
+}
+
+// apiError builds an *auth.Error for the HTTP-level failures that never
+// reach the domain.
+func apiError(code auth.Code, msg string) *auth.Error {
+	return &auth.Error{Code: code, Message: msg}
+}

@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// middleware wraps the routes, outermost first.
+func (s *server) middleware(h http.Handler) http.Handler {
+	h = limitBody(h)
+	h = s.crossOrigin(h)
+	h = securityHeaders(h)
+	h = s.logRequests(h)
+	h = s.recoverPanics(h)
+	return h
+}
+
+// recoverPanics turns a panic into a logged 503. A panic is our bug, never
+// the client's fault, and the client learns nothing about it.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method,
+					"path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				writeError(w, r, s.log, auth.ErrUnavailable)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests logs one line per request at debug level (5xx at error).
+// It deliberately logs no header, query string or body: those carry
+// tokens, CSRF values and passwords.
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		level := slogLevelFor(rec.status)
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start), "ip", s.clientIP(r))
+	})
+}
+
+// securityHeaders sets what every response of an API that hands out
+// credentials should carry.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies over maxBodyBytes: at once when Content-Length
+// says so, or when reading passes the limit.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			writeError(w, r, nil, apiError(auth.CodePayloadTooLarge, fmt.Sprintf("Request body is larger than %d bytes", maxBodyBytes)))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// crossOrigin answers CORS for the configured origins and refuses
+// cross-origin state-changing requests from browsers (403) unless their
+// origin is configured: the second line of defence behind SameSite=Lax
+// cookies and the CSRF token.
+func (s *server) crossOrigin(next http.Handler) http.Handler {
+	protect := http.NewCrossOriginProtection()
+	for o := range s.corsOrigins {
+		// Origins were validated when the configuration was read.
+		_ = protect.AddTrustedOrigin(o)
+	}
+	protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, apiError(auth.CodeForbidden, "Cross-origin request refused"))
+	}))
+	protected := protect.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" || !s.corsOrigins[origin] {
+			protected.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
+}
+
+// jsonNotFound answers unknown routes and wrong methods with the API's
+// JSON error body instead of the mux's plain text, keeping its Allow
+// header.
+func jsonNotFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := &discardRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			writeError(w, r, nil, apiError(auth.CodeMethodNotAllowed, "Method not allowed"))
+			return
+		}
+		writeError(w, r, nil, apiError(auth.CodeNotFound, "Not found"))
+	})
+}
+
+// discardRecorder captures the status and headers of the mux's own 404
+// and 405 handlers and drops their plain-text body.
+type discardRecorder struct {
+	header http.Header
+	status int
+}
+
+func (d *discardRecorder) Header() http.Header         { return d.header }
+func (d *discardRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardRecorder) WriteHeader(code int)        { d.status = code }
+
+func slogLevelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelDebug
+}

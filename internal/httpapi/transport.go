@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/csrf"
+)
+
+// credential is the access token a request presents and how it came.
+type credential struct {
+	token      string
+	fromCookie bool
+}
+
+// credentialOf finds the access token of r. The Authorization header wins
+// (bare or "Bearer": the last whitespace-separated piece counts, as in the
+// gem); a header that is not a three-part JWT is ignored and the cookie is
+// used instead.
+func (s *server) credentialOf(r *http.Request) (credential, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		fields := strings.Fields(h)
+		if len(fields) > 0 {
+			if tok := fields[len(fields)-1]; strings.Count(tok, ".") == 2 {
+				return credential{token: tok}, true
+			}
+		}
+	}
+	if c, err := r.Cookie(s.cookieName); err == nil && c.Value != "" {
+		return credential{token: c.Value, fromCookie: true}, true
+	}
+	return credential{}, false
+}
+
+// safeMethod reports whether a cookie-authenticated request may skip the
+// CSRF check: methods that must not change state.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// tokenTransport reports whether the client asked for tokens in the body
+// instead of a cookie.
+func tokenTransport(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("X-Auth-Transport"), "token")
+}
+
+type tokenBody struct {
+	CSRF             string `json:"csrf"`
+	Access           string `json:"access"`
+	AccessExpiresAt  string `json:"access_expires_at"`
+	Refresh          string `json:"refresh"`
+	RefreshExpiresAt string `json:"refresh_expires_at"`
+}
+
+type csrfBody struct {
+	CSRF string `json:"csrf"`
+}
+
+// writeGrant answers a successful register, sign-in, refresh or password
+// change: a cookie and {"csrf"} by default, or the tokens in the body for
+// clients that sent X-Auth-Transport: token.
+func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, g *auth.Grant) {
+	masked := csrf.Mask(g.CSRFSecret)
+	if tokenTransport(r) {
+		writeJSON(w, status, tokenBody{
+			CSRF:             masked,
+			Access:           g.AccessToken,
+			AccessExpiresAt:  g.AccessExpiresAt.UTC().Format(time.RFC3339),
+			Refresh:          g.RefreshToken,
+			RefreshExpiresAt: g.RefreshExpiresAt.UTC().Format(time.RFC3339),
+		})
+		return
+	}
+	// The cookie lives as long as the session, not the access token, so
+	// an expired access token can still be sent to /refresh.
+	maxAge := int(g.RefreshExpiresAt.Sub(s.now()) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	http.SetCookie(w, s.cookie(g.AccessToken, maxAge))
+	writeJSON(w, status, csrfBody{CSRF: masked})
+}
+
+func (s *server) clearCookie(w http.ResponseWriter) {
+	c := s.cookie("", -1) // net/http writes MaxAge<0 as Max-Age=0
+	http.SetCookie(w, c)
+}
+
+func (s *server) cookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     s.cookieName,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.cookieSecure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
