@@ -14,7 +14,9 @@ type Store interface {
 	SessionStore
 
 	// Secret returns the named secret, creating it with generate() if it
-	// does not exist yet. Concurrent callers on any node get the same value.
+	// does not exist yet. Concurrent callers on any node get the same value;
+	// generate may run more than once in a race, so it must have no side
+	// effects.
 	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
 	// Ready reports whether the store is reachable and migrated.
 	Ready(ctx context.Context) error
@@ -35,14 +37,21 @@ type UserStore interface {
 	// SetPasswordHash replaces the hash of user id. ErrNotFound if absent.
 	SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error
 	// SetLocked locks (at non-zero) or unlocks (at zero) user id.
+	// ErrNotFound if absent.
 	SetLocked(ctx context.Context, id int64, at time.Time) error
 	// DeleteUser removes user id and its sessions, returning the ids of the
-	// sessions that were live so callers can drop them from caches.
+	// sessions that were not revoked so callers can drop them from caches.
+	// ErrNotFound if absent. User ids are never reused, even after a
+	// delete: a stale token naming a deleted id must not match a new user.
 	DeleteUser(ctx context.Context, id int64) (sessionIDs []string, err error)
-	// ListUsers returns up to limit users with ID > afterID, by ID.
+	// ListUsers returns up to limit users with ID > afterID, by ID (none
+	// for limit <= 0).
 	ListUsers(ctx context.Context, afterID int64, limit int) ([]User, error)
 	// ImportUsers inserts users keeping their IDs (and moves any id
 	// sequence past them), one status per input row, in one transaction.
+	// A row whose id and email are already present is ImportUnchanged even
+	// if its hash differs (a re-run never overwrites a password changed
+	// since). An id <= 0 fails the whole batch.
 	ImportUsers(ctx context.Context, users []User) ([]ImportStatus, error)
 }
 
@@ -50,7 +59,8 @@ type UserStore interface {
 type SessionStore interface {
 	// CreateSession inserts s. If the user then has more than maxPerUser
 	// live sessions (maxPerUser > 0), the oldest are revoked at
-	// s.CreatedAt in the same transaction and their ids returned.
+	// s.CreatedAt in the same transaction and their ids returned, oldest
+	// first; s itself is never evicted. ErrNotFound if the user is absent.
 	CreateSession(ctx context.Context, s *Session, maxPerUser int) (evicted []string, err error)
 	// Session returns ErrNotFound if absent.
 	Session(ctx context.Context, id string) (*Session, error)

@@ -1,0 +1,201 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
+	created_at, last_used_at, expires_at, revoked_at, ip, user_agent`
+
+// scanSession reads one row of sessionColumns.
+func scanSession(row interface{ Scan(...any) error }, s *auth.Session) error {
+	return row.Scan(&s.ID, &s.UserID, &s.Generation,
+		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
+		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
+		&s.IP, &s.UserAgent)
+}
+
+// insertSession inserts s. A missing user is auth.ErrNotFound.
+func insertSession(ctx context.Context, tx *sql.Tx, s *auth.Session) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, s.UserID, s.Generation, micros(s.RotatedAt), micros(s.AccessExpiresAt),
+		micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt),
+		s.IP, s.UserAgent)
+	switch {
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("user %d: %w", s.UserID, auth.ErrNotFound)
+	case isUniqueViolation(err):
+		return fmt.Errorf("session id %q already exists: %w", s.ID, err)
+	}
+	return err
+}
+
+// CreateSession inserts s and, if maxPerUser > 0 and the user then has more
+// than maxPerUser sessions live at s.CreatedAt, revokes the oldest of the
+// others at s.CreatedAt, in the same transaction. It returns the evicted
+// ids, oldest first. s itself is never evicted. A missing user is
+// auth.ErrNotFound.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
+	var evicted []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insertSession(ctx, tx, sess); err != nil {
+			return err
+		}
+		if maxPerUser <= 0 {
+			return nil
+		}
+		var err error
+		evicted, err = evictSessions(ctx, tx, sess, maxPerUser)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create session: %w", err)
+	}
+	return evicted, nil
+}
+
+// evictSessions revokes the live sessions of s.UserID other than s beyond
+// the newest maxPerUser-1 (s takes the last place). One statement, driven by
+// the (user_id, created_at) index.
+func evictSessions(ctx context.Context, tx *sql.Tx, s *auth.Session, maxPerUser int) ([]string, error) {
+	at := micros(s.CreatedAt)
+	rows, err := tx.QueryContext(ctx, `UPDATE sessions SET revoked_at = ?
+		WHERE id IN (
+			SELECT id FROM sessions
+			WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+			ORDER BY created_at DESC, id DESC
+			LIMIT -1 OFFSET ?)
+		RETURNING id, created_at`,
+		at, s.UserID, s.ID, at, maxPerUser-1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type victim struct {
+		id        string
+		createdAt int64
+	}
+	var victims []victim
+	for rows.Next() {
+		var v victim
+		if err := rows.Scan(&v.id, &v.createdAt); err != nil {
+			return nil, err
+		}
+		victims = append(victims, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(victims) == 0 {
+		return nil, nil
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(victims, func(a, b victim) int {
+		return cmp.Or(cmp.Compare(a.createdAt, b.createdAt), cmp.Compare(a.id, b.id))
+	})
+	ids := make([]string, len(victims))
+	for i, v := range victims {
+		ids[i] = v.id
+	}
+	return ids, nil
+}
+
+// Session returns session id by primary key, or auth.ErrNotFound.
+func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
+	var sess auth.Session
+	err := scanSession(s.reader.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id), &sess)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: session %q: %w", id, err)
+	}
+	return &sess, nil
+}
+
+// RotateSession is the compare-and-swap of a refresh: one UPDATE that moves
+// session id from generation from to from+1 only if it is still there and
+// not revoked. Of any number of concurrent callers with the same from,
+// exactly one succeeds; the others get auth.ErrConflict. auth.ErrNotFound if
+// there is no such session. Expiry is the caller's business.
+func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
+	var sess auth.Session
+	err := scanSession(s.writer.QueryRowContext(ctx, `UPDATE sessions
+		SET generation = generation + 1, rotated_at = ?, last_used_at = ?, access_expires_at = ?
+		WHERE id = ? AND generation = ? AND revoked_at IS NULL
+		RETURNING `+sessionColumns,
+		micros(at), micros(at), micros(accessExpiresAt), id, from), &sess)
+	if errors.Is(err, sql.ErrNoRows) {
+		// The losing path: find out why, off the writer. A session is only
+		// ever deleted with its user, so the answer cannot flip back.
+		var exists bool
+		err = s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists)
+		if err == nil {
+			err = auth.ErrNotFound
+			if exists {
+				err = auth.ErrConflict
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: rotate session %q: %w", id, err)
+	}
+	return &sess, nil
+}
+
+// RevokeSession revokes session id at at; a session already revoked keeps
+// its first RevokedAt. auth.ErrNotFound if there is no such session.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	err := s.execOne(ctx, `UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, micros(at), id)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke session %q: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeUserSessions revokes, at at, every session of userID that is live at
+// at, except the session except (may be empty), and returns their ids in no
+// particular order. Sessions already revoked or expired are left alone.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
+	ids, err := queryStrings(ctx, s.writer, `UPDATE sessions SET revoked_at = ?
+		WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+		RETURNING id`,
+		micros(at), userID, except, micros(at))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: revoke sessions of user %d: %w", userID, err)
+	}
+	return ids, nil
+}
+
+// ListSessions returns the sessions of userID live at now (not revoked,
+// ExpiresAt after now), newest first.
+func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) ([]auth.Session, error) {
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+		ORDER BY created_at DESC, id DESC`, userID, micros(now))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var sessions []auth.Session
+	for rows.Next() {
+		var sess auth.Session
+		if err := scanSession(rows, &sess); err != nil {
+			return nil, fmt.Errorf("sqlite: list sessions of user %d: %w", userID, err)
+		}
+		sessions = append(sessions, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list sessions of user %d: %w", userID, err)
+	}
+	return sessions, nil
+}

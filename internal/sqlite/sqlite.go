@@ -1,0 +1,293 @@
+// Package sqlite implements auth.Store on a SQLite database file, using the
+// pure-Go driver modernc.org/sqlite.
+//
+// Durability: every connection runs in WAL mode with synchronous=FULL, so a
+// method that returned nil has committed and the commit survives a power
+// loss, not just a process crash.
+//
+// Concurrency: a Store holds two connection pools on the same file. The
+// writer pool has exactly one connection and carries every write and every
+// transaction; our own writers therefore queue in database/sql instead of
+// failing with SQLITE_BUSY, and transactions begin IMMEDIATE so a
+// read-then-write transaction never has to upgrade its lock. The reader pool
+// (readerConns connections, query_only) serves plain lookups, which in WAL
+// mode never wait for the writer. busy_timeout covers the remaining case:
+// another process (the CLI, a second server) writing the same file.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// readerConns is the size of the read pool. Reads are short primary-key or
+// index lookups; a few connections keep them off the writer's queue.
+const readerConns = 4
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process before SQLITE_BUSY.
+const busyTimeout = 5 * time.Second
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Store is an auth.Store on one SQLite database file. It is safe for
+// concurrent use.
+type Store struct {
+	writer *sql.DB // one connection: every write and transaction
+	reader *sql.DB // query_only connections for plain lookups
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// Open opens the database file at path, creating it if needed, applies any
+// pending migrations and returns a ready Store. path is a file name, not a
+// URI; an in-memory database is refused because the two pools would each see
+// a different one.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
+	}
+	writer, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+
+	s := &Store{writer: writer}
+	// The writer connects first: it creates the file and switches it to WAL
+	// (a persistent setting) before any query_only reader connects.
+	if err := s.Migrate(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+
+	reader, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(readerConns)
+	reader.SetMaxIdleConns(readerConns)
+	reader.SetConnMaxLifetime(0)
+	reader.SetConnMaxIdleTime(0)
+	s.reader = reader
+	if err := reader.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn is the modernc.org/sqlite data source name for path. The pragmas go in
+// the DSN, not in a one-off Exec, because database/sql opens connections
+// lazily and each new connection must get them: synchronous, foreign_keys
+// and busy_timeout are per connection.
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if writer {
+		q.Set("_txlock", "immediate")
+	} else {
+		// A reader that tries to write is a bug; make it fail loudly.
+		q.Add("_pragma", "query_only(ON)")
+	}
+	// With the file: prefix the driver hands the whole string to SQLite as a
+	// URI, so the path is escaped: '?', '#' and '%' are legal in file names.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	var err error
+	if s.reader != nil {
+		err = s.reader.Close()
+	}
+	return errors.Join(err, s.writer.Close())
+}
+
+// Ready reports whether the database answers and carries every migration
+// this binary knows. It asks a reader, so a long write does not make the
+// server look unready.
+func (s *Store) Ready(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("sqlite: ready: %w", err)
+	}
+	var version int
+	err = s.reader.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version)
+	if err != nil {
+		return fmt.Errorf("sqlite: ready: %w", err)
+	}
+	if want := ms[len(ms)-1].version; version < want {
+		return fmt.Errorf("sqlite: ready: schema at version %d, want %d", version, want)
+	}
+	return nil
+}
+
+// migration is one embedded file, migrations/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations ordered by version.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]migration, 0, len(names))
+	for _, name := range names {
+		base := path.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		version, err := strconv.Atoi(prefix)
+		if !ok || err != nil || version <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: version, name: base, sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
+		}
+	}
+	if len(ms) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	return ms, nil
+}
+
+// Migrate applies the embedded migrations that the database lacks, each in
+// its own transaction together with its schema_migrations row, so a crash
+// leaves every migration either fully applied or not at all. Running it
+// again, or from two processes at once, is harmless: the check for a
+// version happens inside the IMMEDIATE transaction that applies it.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	_, err = s.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	) STRICT`)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for _, m := range ms {
+		if err := s.migrate(ctx, m); err != nil {
+			return fmt.Errorf("sqlite: migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context, m migration) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var applied bool
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied)
+		if err != nil || applied {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UnixMicro())
+		return err
+	})
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE, on the one writer
+// connection) and commits if fn returns nil. fn must use only tx: touching
+// s.writer inside it would wait forever for the connection fn holds.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// errorCode returns the extended SQLite result code of err, or 0.
+func errorCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY
+// constraint failure.
+func isUniqueViolation(err error) bool {
+	c := errorCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKeyViolation reports whether err is a FOREIGN KEY constraint
+// failure.
+func isForeignKeyViolation(err error) bool {
+	return errorCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// micros is t as stored: Unix microseconds. Times before 1970 work too; the
+// zero time.Time round-trips to itself.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// nullMicros is t as stored in a nullable column: NULL for the zero time.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// timeCol scans an INTEGER Unix-microsecond column, or NULL as the zero
+// time, into a UTC time.Time.
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*c.t = time.Time{}
+	case int64:
+		*c.t = time.UnixMicro(v).UTC()
+	default:
+		return fmt.Errorf("time column holds %T, want INTEGER Unix microseconds", v)
+	}
+	return nil
+}
