@@ -93,7 +93,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if slots == 0 {
 		slots = password.DefaultSlots()
 	}
+	var counter auth.Counter
+	if cfg.RateLimit {
+		counter = auth.NewMemoryCounter(nil, 1_000_000)
+	}
 	svc, err := auth.NewService(auth.Config{
+		Counter:           counter,
 		Store:             store,
 		Key:               key,
 		Hasher:            password.NewHasher(password.DefaultParams()),

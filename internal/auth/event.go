@@ -14,6 +14,8 @@ const (
 	EventSignedOut       EventType = "sign_out"
 	EventSessionRevoked  EventType = "session_revoked"
 	EventPasswordChanged EventType = "password_changed"
+	EventRateLimited     EventType = "rate_limited"
+	EventAccountLocked   EventType = "account_locked"
 )
 
 // Event is one entry of the audit trail. It never carries a secret.

@@ -37,6 +37,10 @@ type presented struct {
 // tokens); anything older is reuse of a stolen or leaked token, and the
 // whole session is revoked.
 func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error) {
+	if err := s.limits.allowIP(ctx, "refresh", r.Client.IP); err != nil {
+		s.onEvent(Event{Type: EventRateLimited, IP: r.Client.IP, Reason: "refresh"})
+		return nil, err
+	}
 	p, err := s.presented(r)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,10 @@ type Registration struct {
 // *Error with code validation_failed and Rails-style details; nothing is
 // created on any failure.
 func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) {
+	if err := s.limits.allowIP(ctx, "register", r.Client.IP); err != nil {
+		s.onEvent(Event{Type: EventRateLimited, IP: r.Client.IP, Reason: "register"})
+		return nil, err
+	}
 	email := NormalizeEmail(r.Email)
 	var v validation
 	v.email(email)

@@ -34,6 +34,11 @@ type Config struct {
 	Now func() time.Time
 	// OnEvent receives the audit trail; may be nil.
 	OnEvent func(Event)
+	// Counter keeps the counts behind rate limits and back-off; nil turns
+	// them off (--rate-limit=false).
+	Counter Counter
+	// Limits are the budgets; zero fields take DefaultLimits.
+	Limits Limits
 	// Logger receives internal errors; default discards.
 	Logger *slog.Logger
 }
@@ -57,6 +62,7 @@ type Service struct {
 	now        func() time.Time
 	onEvent    func(Event)
 	log        *slog.Logger
+	limits     *limiter
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
 }
@@ -104,6 +110,9 @@ func NewService(cfg Config) (*Service, error) {
 		onEvent:    cfg.OnEvent,
 		log:        cfg.Logger,
 	}
+	if cfg.Counter != nil {
+		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}
+	}
 	s.cacheTrusted.Store(true)
 	return s, nil
 }
@@ -134,4 +143,17 @@ func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
 	}
 	defer release()
 	return fn()
+}
+
+func withDefaultLimits(l Limits) Limits {
+	d := DefaultLimits()
+	withDefault(&l.SignInPerIP, d.SignInPerIP)
+	withDefault(&l.RegisterPerIP, d.RegisterPerIP)
+	withDefault(&l.RefreshPerIP, d.RefreshPerIP)
+	withDefault(&l.PairFreeFailures, d.PairFreeFailures)
+	withDefault(&l.PairMaxDelay, d.PairMaxDelay)
+	withDefault(&l.AccountFreeFailures, d.AccountFreeFailures)
+	withDefault(&l.AccountMaxDelay, d.AccountMaxDelay)
+	withDefault(&l.MaxFailures, d.MaxFailures)
+	return l
 }

@@ -18,6 +18,9 @@ type Credentials struct {
 // answer nor its timing tells whether an account exists.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	email := NormalizeEmail(c.Email)
+	if err := s.limitSignIn(ctx, email, c.Client.IP); err != nil {
+		return nil, err
+	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, unavailable(err)
@@ -53,14 +56,14 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	}
 	switch {
 	case u == nil:
-		s.onEvent(Event{Type: EventSignInFailed, IP: c.Client.IP, Reason: "unknown_email"})
-		return nil, ErrInvalidCredentials
+		return nil, s.signInFailed(ctx, email, nil, c.Client, "unknown_email")
 	case !ok:
-		s.onEvent(Event{Type: EventSignInFailed, UserID: u.ID, IP: c.Client.IP, Reason: "wrong_password"})
-		return nil, ErrInvalidCredentials
+		return nil, s.signInFailed(ctx, email, u, c.Client, "wrong_password")
 	case u.Locked():
-		s.onEvent(Event{Type: EventSignInFailed, UserID: u.ID, IP: c.Client.IP, Reason: "locked"})
-		return nil, ErrInvalidCredentials
+		return nil, s.signInFailed(ctx, email, u, c.Client, "locked")
+	}
+	if err := s.limits.signInSucceeded(ctx, email, c.Client.IP); err != nil {
+		return nil, err
 	}
 
 	now := s.clock()
@@ -80,4 +83,50 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	}
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
 	return s.grant(sess, u)
+}
+
+// limitSignIn applies the per-IP budget and the per-account back-off
+// before any hashing.
+func (s *Service) limitSignIn(ctx context.Context, email, ip string) error {
+	err := s.limits.allowIP(ctx, "sign_in", ip)
+	if err == nil {
+		err = s.limits.checkSignIn(ctx, email, ip)
+	}
+	if errors.Is(err, ErrRateLimited) {
+		s.onEvent(Event{Type: EventRateLimited, IP: ip, Reason: "sign_in"})
+	}
+	return err
+}
+
+// signInFailed reports a failed sign-in, counts it towards back-off and,
+// at the limit, locks the account. It returns the error for the client,
+// which is the same whatever the reason.
+func (s *Service) signInFailed(ctx context.Context, email string, u *User, c Client, reason string) error {
+	var userID int64
+	if u != nil {
+		userID = u.ID
+	}
+	s.onEvent(Event{Type: EventSignInFailed, UserID: userID, IP: c.IP, Reason: reason})
+	lock, err := s.limits.signInFailed(ctx, email, c.IP)
+	if err != nil {
+		return err
+	}
+	if lock && u != nil && !u.Locked() {
+		if err := s.lockUser(ctx, u.ID, c, "too_many_failures"); err != nil {
+			return err
+		}
+	}
+	return ErrInvalidCredentials
+}
+
+// lockUser disables password sign-in for a user and ends their sessions.
+func (s *Service) lockUser(ctx context.Context, id int64, c Client, reason string) error {
+	if err := s.store.SetLocked(ctx, id, s.clock()); err != nil {
+		return unavailable(err)
+	}
+	if _, err := s.revokeUserSessions(ctx, id, "", c, reason); err != nil {
+		return err
+	}
+	s.onEvent(Event{Type: EventAccountLocked, UserID: id, IP: c.IP, Reason: reason})
+	return nil
 }
