@@ -87,12 +87,12 @@ func (k sessionKeys) parseRefreshToken(tok string) (sessionID string, gen int64,
 	if err != nil || g < 0 || strconv.FormatInt(g, 10) != parts[1] {
 		return "", 0, false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return "", 0, false
-	}
-	want := k.derive("refresh", string(id), g)
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	// Compare the whole token with the one we would issue, not the decoded
+	// MAC: Go's base64 decoders skip CR and LF and ignore the spare bits of
+	// the last character, so comparing decoded bytes would accept many
+	// spellings of one token. Exactly one is valid.
+	want := k.refreshToken(string(id), g)
+	if subtle.ConstantTimeCompare([]byte(tok), []byte(want)) != 1 {
 		return "", 0, false
 	}
 	return string(id), g, true

@@ -144,7 +144,9 @@ func jsonNotFound(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			// Through the mux, not h: the mux sets r.Pattern and the path
+			// values that handlers and the metrics middleware read.
+			mux.ServeHTTP(w, r)
 			return
 		}
 		rec := &discardRecorder{header: http.Header{}}
