@@ -72,7 +72,9 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 			}
 			s.onEvent(Event{Type: EventRefreshed, UserID: sess.UserID, SessionID: sess.ID, IP: r.Client.IP})
 			return s.grantFor(ctx, next)
-		case gen == sess.Generation-1 && inGrace:
+		case gen == sess.Generation-1 && gen >= 0 && inGrace:
+			// gen >= 0: -1 means "older than the previous generation",
+			// which at generation 0 would otherwise read as the previous.
 			return s.grantFor(ctx, sess)
 		default:
 			return nil, s.reuseDetected(ctx, sess, r.Client, now)

@@ -34,6 +34,8 @@ type Config struct {
 	Now func() time.Time
 	// OnEvent receives the audit trail; may be nil.
 	OnEvent func(Event)
+	// OnHashWait receives how long each hash waited for a slot; may be nil.
+	OnHashWait func(time.Duration)
 	// Counter keeps the counts behind rate limits and back-off; nil turns
 	// them off (--rate-limit=false).
 	Counter Counter
@@ -61,6 +63,7 @@ type Service struct {
 	maxPerUser int
 	now        func() time.Time
 	onEvent    func(Event)
+	onHashWait func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
 	// cacheTrusted is false while a multi-node change feed is down.
@@ -87,6 +90,9 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.OnEvent == nil {
 		cfg.OnEvent = func(Event) {}
 	}
+	if cfg.OnHashWait == nil {
+		cfg.OnHashWait = func(time.Duration) {}
+	}
 	if cfg.PasswordMinLength > maxPasswordChars {
 		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
 	}
@@ -108,6 +114,7 @@ func NewService(cfg Config) (*Service, error) {
 		maxPerUser: cfg.MaxSessionsPerUser,
 		now:        cfg.Now,
 		onEvent:    cfg.OnEvent,
+		onHashWait: cfg.OnHashWait,
 		log:        cfg.Logger,
 	}
 	if cfg.Counter != nil {
@@ -134,7 +141,8 @@ func (s *Service) clock() time.Time {
 // flood of sign-ins queues briefly and then gets 503s instead of
 // exhausting memory.
 func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
-	release, _, err := s.hashSlots.Acquire(ctx)
+	release, waited, err := s.hashSlots.Acquire(ctx)
+	s.onHashWait(waited)
 	if err != nil {
 		if errors.Is(err, password.ErrBusy) {
 			return unavailable(err)

@@ -78,4 +78,6 @@ type SessionStore interface {
 	// ListSessions returns the sessions of userID that are live at now,
 	// newest first.
 	ListSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
+	// CountLiveSessions counts all users' sessions live at now (a metric).
+	CountLiveSessions(ctx context.Context, now time.Time) (int64, error)
 }

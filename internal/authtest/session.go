@@ -364,4 +364,12 @@ func testListSessions(t *testing.T, st auth.Store) {
 	assertLiveSessions(t, st, nobody.ID, now)
 	// Just before expiresNow ends it is still live.
 	assertLiveSessions(t, st, u.ID, now.Add(-time.Microsecond), expiresNow, third, second, first)
+
+	// The same sessions, counted across users: u's three and other's one.
+	if n, err := st.CountLiveSessions(ctx, now); err != nil || n != 4 {
+		t.Errorf("CountLiveSessions(now) = %d, %v; want 4, nil", n, err)
+	}
+	if n, err := st.CountLiveSessions(ctx, now.Add(-time.Microsecond)); err != nil || n != 5 {
+		t.Errorf("CountLiveSessions(just before now) = %d, %v; want 5, nil", n, err)
+	}
 }

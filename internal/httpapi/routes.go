@@ -27,6 +27,9 @@ func (s *server) routes() http.Handler {
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
 
 	return jsonNotFound(mux)
 }

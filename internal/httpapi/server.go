@@ -32,6 +32,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Metrics serves GET /metrics when set.
+	Metrics http.Handler
 }
 
 type server struct {
@@ -43,6 +45,7 @@ type server struct {
 	trustedProxies []netip.Prefix
 	ready          func(context.Context) error
 	now            func() time.Time
+	metrics        http.Handler
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -56,6 +59,7 @@ func NewServer(cfg Config) http.Handler {
 		trustedProxies: cfg.TrustedProxies,
 		ready:          cfg.Ready,
 		now:            cfg.Now,
+		metrics:        cfg.Metrics,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -199,3 +199,14 @@ func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) (
 	}
 	return sessions, nil
 }
+
+// CountLiveSessions counts the sessions live at now, across all users.
+func (s *Store) CountLiveSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > ?`, micros(now)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count live sessions: %w", err)
+	}
+	return n, nil
+}

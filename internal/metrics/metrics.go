@@ -1,0 +1,170 @@
+// Package metrics exposes Gatehouse's Prometheus metrics. Everything is
+// registered on a registry passed in (built in main): no global state, so
+// tests and several servers in one process each get their own.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// Metrics records requests and auth events.
+type Metrics struct {
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	signIns     *prometheus.CounterVec
+	events      *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	reuse       prometheus.Counter
+	revocations *prometheus.CounterVec
+	hashWait    prometheus.Histogram
+	gatherer    prometheus.Gatherer
+}
+
+// Sources are the live values read at scrape time.
+type Sources struct {
+	HashInFlight func() int
+	HashWaiting  func() int
+	// LiveSessions counts live sessions (a database query per scrape).
+	LiveSessions func(context.Context) (int64, error)
+}
+
+// New registers Gatehouse's metrics on reg, plus the Go runtime and
+// process collectors.
+func New(reg *prometheus.Registry, src Sources) *Metrics {
+	m := &Metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_sign_ins_total",
+			Help: "Sign-in attempts by outcome: success, unknown_email, wrong_password, locked, rate_limited.",
+		}, []string{"outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_auth_events_total",
+			Help: "Audit events by type.",
+		}, []string{"event"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_rate_limited_total",
+			Help: "Requests refused by rate limits or back-off, by action.",
+		}, []string{"action"}),
+		reuse: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gatehouse_refresh_reuse_detected_total",
+			Help: "Refreshes that presented an already-replaced credential; each revoked its session.",
+		}),
+		revocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_session_revocations_total",
+			Help: "Sessions ended, by reason: sign_out, refresh_reuse, user, password_changed, session_cap, admin, …",
+		}, []string{"reason"}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gatehouse_hash_queue_wait_seconds",
+			Help:    "How long password hashing waited for a slot.",
+			Buckets: []float64{.0001, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
+		}),
+		gatherer: reg,
+	}
+	reg.MustRegister(m.requests, m.duration, m.signIns, m.events, m.rateLimited, m.reuse, m.revocations, m.hashWait,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if src.HashInFlight != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_hash_in_flight", Help: "Password hashes running now.",
+		}, func() float64 { return float64(src.HashInFlight()) }))
+	}
+	if src.HashWaiting != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_hash_queue_depth", Help: "Sign-ins and registrations waiting for a hash slot.",
+		}, func() float64 { return float64(src.HashWaiting()) }))
+	}
+	if src.LiveSessions != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_active_sessions", Help: "Sessions not revoked and not expired (-1 if the database did not answer).",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := src.LiveSessions(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// Event counts one audit event.
+func (m *Metrics) Event(e auth.Event) {
+	m.events.WithLabelValues(string(e.Type)).Inc()
+	switch e.Type {
+	case auth.EventSignedIn:
+		m.signIns.WithLabelValues("success").Inc()
+	case auth.EventSignInFailed:
+		m.signIns.WithLabelValues(e.Reason).Inc()
+	case auth.EventRateLimited:
+		m.rateLimited.WithLabelValues(e.Reason).Inc()
+		if e.Reason == "sign_in" {
+			m.signIns.WithLabelValues("rate_limited").Inc()
+		}
+	case auth.EventRefreshReused:
+		m.reuse.Inc()
+		m.revocations.WithLabelValues("refresh_reuse").Inc()
+	case auth.EventSignedOut:
+		m.revocations.WithLabelValues("sign_out").Inc()
+	case auth.EventSessionRevoked:
+		m.revocations.WithLabelValues(e.Reason).Inc()
+	}
+}
+
+// HashWaited records how long a hash waited for a slot.
+func (m *Metrics) HashWaited(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
+
+// Middleware counts requests by the route pattern that served them (never
+// the raw path: ids in paths would make unbounded label values).
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.written {
+		w.status, w.written = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
+}

@@ -1,0 +1,302 @@
+// Package postgres implements auth.Store and auth.Counter on PostgreSQL
+// (pgx v5, one pgxpool per Store), and a change feed that lets every node
+// of a cluster keep its session cache coherent.
+//
+// # Durability and errors
+//
+// A method that returned nil has committed. Errors are wrapped with the
+// operation ("postgres: rotate session ...: ..."); the only auth errors a
+// method returns are the sentinels its contract names (auth.ErrNotFound,
+// auth.ErrEmailTaken, auth.ErrConflict), recognized by SQLSTATE and
+// constraint name, never by message text. Everything else, in particular a
+// lost or refused connection, stays a plain wrapped error, which the
+// service reports as a temporary failure (503).
+//
+// # Change feed
+//
+// Every transaction that rotates or revokes sessions (RotateSession,
+// RevokeSession, RevokeUserSessions, DeleteUser and the evictions of
+// CreateSession) also sends, inside that same transaction, one
+// NOTIFY gatehouse_sessions per affected session, with the payload
+// "<session id> <generation> <1 if revoked, else 0>". PostgreSQL delivers a
+// notification only if its transaction commits, after the commit, and to
+// each listener in commit order; a rolled-back change is never announced.
+// A Listener turns these into calls of auth.Service.SessionChanged.
+//
+// What a listener can miss is exactly what happened while it was not
+// connected. So a Listener reports its health: unhealthy from the moment
+// it starts until LISTEN has succeeded, and again as soon as its
+// connection fails or cannot be proven alive (no traffic for 500 ms, then
+// a SELECT 1 that does not answer within 1 s), so within about 1.5 s of the
+// database or the network going away. auth.Service.SetFeedHealthy turns
+// that into fail-closed behaviour: while unhealthy the node reads every
+// session from the database, and it empties its cache when the feed comes
+// back, since changes made in between were not seen. LISTEN needs a real
+// session: put the Listener's URL past a transaction-pooling proxy
+// (PgBouncer in transaction mode) and it would silently hear nothing.
+//
+// # Migrations
+//
+// Open applies the embedded migrations (migrations/*.sql) in one
+// transaction that first takes a transaction-scoped advisory lock, so any
+// number of nodes may start at once against an empty database: one
+// migrates, the others wait for it and then find nothing to do.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLock is the pg_advisory_xact_lock key that serializes Migrate
+// across processes. Advisory locks are per database, so the key only has
+// to be unique among the users of this one ("gatehous" in ASCII).
+const migrationLock int64 = 0x67617465686f7573
+
+// Store is an auth.Store on a PostgreSQL database. It is safe for
+// concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	maxConns  int32
+	noMigrate bool
+}
+
+// WithMaxConns caps the connection pool at n connections (pgxpool's default
+// is the larger of 4 and the number of CPUs; the URL parameter
+// pool_max_conns works too).
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// WithoutMigrate makes Open skip Migrate, for deployments that migrate in
+// a separate step (gatehouse migrate). Ready then fails until the schema is
+// current.
+func WithoutMigrate() Option { return func(o *options) { o.noMigrate = true } }
+
+// Open connects to the database at url (a postgres:// URL or a libpq
+// key=value string), checks that it answers, applies pending migrations and
+// returns a ready Store. The pool's sessions carry application_name
+// "gatehouse" unless url sets one.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// pgx redacts passwords in its parse errors.
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "gatehouse"
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s := &Store{pool: pool}
+	// pgxpool connects lazily; find out now whether the database is there.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if !o.noMigrate {
+		if err := s.Migrate(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close closes the pool, waiting for borrowed connections to come back.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ready reports whether the database answers and carries every migration
+// this binary knows.
+func (s *Store) Ready(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: ready: %w", err)
+	}
+	var version int
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&version)
+	if err != nil {
+		return fmt.Errorf("postgres: ready: %w", err)
+	}
+	if want := ms[len(ms)-1].version; version < want {
+		return fmt.Errorf("postgres: ready: schema at version %d, want %d", version, want)
+	}
+	return nil
+}
+
+// migration is one embedded file, migrations/NNNN_name.sql.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations ordered by version.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]migration, 0, len(names))
+	for _, name := range names {
+		base := path.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		version, err := strconv.Atoi(prefix)
+		if !ok || err != nil || version <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: version, name: base, sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
+		}
+	}
+	if len(ms) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	return ms, nil
+}
+
+// Migrate applies the embedded migrations that the database lacks, all in
+// one transaction together with their schema_migrations rows: PostgreSQL's
+// DDL is transactional, so a failure leaves the schema as it was. The
+// transaction starts by taking an advisory lock, and only then looks at
+// what is applied (even CREATE TABLE IF NOT EXISTS races without it), so
+// concurrent callers on any number of nodes apply each migration once.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer     PRIMARY KEY,
+			name       text        NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return err
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if slices.Contains(applied, m.version) {
+				continue
+			}
+			// No arguments: pgx sends it with the simple protocol, which
+			// takes several statements at once.
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return nil
+}
+
+// SQLSTATE codes the store tells apart.
+const (
+	uniqueViolation     = "23505"
+	foreignKeyViolation = "23503"
+)
+
+// constraintViolation reports whether err is a violation (SQLSTATE code)
+// of the named constraint.
+func constraintViolation(err error, code, constraint string) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == code && e.ConstraintName == constraint
+}
+
+// nullTime is t as a nullable column value: NULL for the zero time.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// timeCol scans a timestamptz column, NULL as the zero time, into a UTC
+// time.Time (pgx would return the process's local zone).
+type timeCol struct{ t *time.Time }
+
+func (c timeCol) ScanTimestamptz(v pgtype.Timestamptz) error {
+	switch {
+	case !v.Valid:
+		*c.t = time.Time{}
+	case v.InfinityModifier != pgtype.Finite:
+		return errors.New("timestamptz column holds an infinity")
+	default:
+		*c.t = v.Time.UTC()
+	}
+	return nil
+}
+
+// notifyChannel is the NOTIFY channel of the change feed.
+const notifyChannel = "gatehouse_sessions"
+
+// notifyRotated and notifyRevoked are the select-list expressions that
+// announce a changed session on the change feed (see the package comment).
+// The query they appear in must have id and generation columns. pg_notify
+// returns void, so the column they add is scanned into nil.
+const (
+	notifyRotated = `pg_notify('` + notifyChannel + `', id || ' ' || generation || ' 0')`
+	notifyRevoked = `pg_notify('` + notifyChannel + `', id || ' ' || generation || ' 1')`
+)

@@ -1,0 +1,242 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
+	created_at, last_used_at, expires_at, revoked_at, ip, user_agent`
+
+// scanSession reads one row of sessionColumns; extra columns (pg_notify's
+// void) are skipped.
+func scanSession(row pgx.Row, s *auth.Session, extra ...any) error {
+	return row.Scan(append([]any{&s.ID, &s.UserID, &s.Generation,
+		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
+		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
+		&s.IP, &s.UserAgent}, extra...)...)
+}
+
+// insertSession inserts s. A missing user is auth.ErrNotFound.
+// q is the pool or a transaction.
+func insertSession(ctx context.Context, q interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, s *auth.Session) error {
+	_, err := q.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		s.ID, s.UserID, s.Generation, s.RotatedAt, s.AccessExpiresAt,
+		s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt),
+		s.IP, s.UserAgent)
+	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") {
+		return fmt.Errorf("user %d: %w", s.UserID, auth.ErrNotFound)
+	}
+	return err
+}
+
+// CreateSession inserts s and, if maxPerUser > 0 and the user then has
+// more than maxPerUser sessions live at s.CreatedAt, revokes the oldest of
+// the others at s.CreatedAt, in the same transaction, announcing each on
+// the change feed. It returns the evicted ids, oldest first. s itself is
+// never evicted. A missing user is auth.ErrNotFound.
+//
+// With a cap, the transaction first locks the user's row (the lock order
+// of RevokeUserSessions), so concurrent sign-ins of one user, on any
+// nodes, take turns and each sees the sessions the others committed: the
+// cap holds exactly. Without a cap it is a single INSERT.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
+	if maxPerUser <= 0 {
+		if err := insertSession(ctx, s.pool, sess); err != nil {
+			return nil, fmt.Errorf("postgres: create session: %w", err)
+		}
+		return nil, nil
+	}
+	var evicted []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", sess.UserID, auth.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertSession(ctx, tx, sess); err != nil {
+			return err
+		}
+		evicted, err = evictSessions(ctx, tx, sess, maxPerUser)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create session: %w", err)
+	}
+	return evicted, nil
+}
+
+// evictSessions revokes the live sessions of s.UserID other than s beyond
+// the newest maxPerUser-1 (s takes the last place), oldest first, in one
+// statement driven by the (user_id, created_at) index. "revoked_at IS NULL"
+// is checked again in the UPDATE so that a session revoked concurrently
+// keeps its first revocation time and is not reported twice.
+func evictSessions(ctx context.Context, tx pgx.Tx, s *auth.Session, maxPerUser int) ([]string, error) {
+	rows, err := tx.Query(ctx, `WITH victims AS (
+			SELECT id FROM sessions
+			WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
+			ORDER BY created_at DESC, id DESC
+			OFFSET $4),
+		revoked AS (
+			UPDATE sessions s SET revoked_at = $3
+			FROM victims v
+			WHERE s.id = v.id AND s.revoked_at IS NULL
+			RETURNING s.id, s.generation, s.created_at)
+		SELECT id, `+notifyRevoked+` FROM revoked ORDER BY created_at, id`,
+		s.UserID, s.ID, s.CreatedAt, maxPerUser-1)
+	if err != nil {
+		return nil, err
+	}
+	return collectIDs(rows)
+}
+
+// Session returns session id by primary key, or auth.ErrNotFound.
+func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
+	var sess auth.Session
+	err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id), &sess)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: session %q: %w", id, err)
+	}
+	return &sess, nil
+}
+
+// RotateSession is the compare-and-swap of a refresh: one UPDATE that moves
+// session id from generation from to from+1 only if it is still there and
+// not revoked, and announces the new generation on the change feed. Of any
+// number of concurrent callers with the same from, on any nodes, exactly
+// one succeeds: the others wait for its row lock, re-check the WHERE clause
+// against the row it left, and get auth.ErrConflict. auth.ErrNotFound if
+// there is no such session. Expiry is the caller's business.
+func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
+	var sess auth.Session
+	err := scanSession(s.pool.QueryRow(ctx, `WITH rotated AS (
+			UPDATE sessions
+			SET generation = generation + 1, rotated_at = $3, last_used_at = $3, access_expires_at = $4
+			WHERE id = $1 AND generation = $2 AND revoked_at IS NULL
+			RETURNING `+sessionColumns+`)
+		SELECT `+sessionColumns+`, `+notifyRotated+` FROM rotated`,
+		id, from, at, accessExpiresAt), &sess, nil)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The losing path: find out why. A session is only ever deleted
+		// with its user, so the answer cannot flip back.
+		var exists bool
+		err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, id).Scan(&exists)
+		if err == nil {
+			err = auth.ErrNotFound
+			if exists {
+				err = auth.ErrConflict
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: rotate session %q: %w", id, err)
+	}
+	return &sess, nil
+}
+
+// RevokeSession revokes session id at at; a session already revoked keeps
+// its first RevokedAt. Either way the revocation is announced on the
+// change feed (again, for one already revoked: receivers treat it as the
+// no-op it is). auth.ErrNotFound if there is no such session.
+func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	rows, err := s.pool.Query(ctx, `WITH revoked AS (
+			UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2)
+			WHERE id = $1
+			RETURNING id, generation)
+		SELECT id, `+notifyRevoked+` FROM revoked`, id, at)
+	var ids []string
+	if err == nil {
+		ids, err = collectIDs(rows)
+	}
+	if err == nil && len(ids) == 0 {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: revoke session %q: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeUserSessions revokes, at at, every session of userID that is live
+// at at, except the session except (may be empty), announces each on the
+// change feed, and returns their ids in no particular order. Sessions
+// already revoked or expired are left alone.
+//
+// Every write that touches several sessions of a user (this, the eviction
+// in CreateSession, DeleteUser) first locks the user's row. One lock order,
+// user then sessions, so two of them can never deadlock on each other's
+// session rows; they take turns instead.
+func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
+	var ids []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// No such user: no sessions either, and nothing to lock.
+		if _, err := tx.Exec(ctx, `SELECT FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `WITH revoked AS (
+				UPDATE sessions SET revoked_at = $3
+				WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
+				RETURNING id, generation)
+			SELECT id, `+notifyRevoked+` FROM revoked`, userID, except, at)
+		if err != nil {
+			return err
+		}
+		ids, err = collectIDs(rows)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: revoke sessions of user %d: %w", userID, err)
+	}
+	return ids, nil
+}
+
+// ListSessions returns the sessions of userID live at now (not revoked,
+// ExpiresAt after now), newest first.
+func (s *Store) ListSessions(ctx context.Context, userID int64, now time.Time) ([]auth.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+		ORDER BY created_at DESC, id DESC`, userID, now)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list sessions of user %d: %w", userID, err)
+	}
+	defer rows.Close()
+	var sessions []auth.Session
+	for rows.Next() {
+		var sess auth.Session
+		if err := scanSession(rows, &sess); err != nil {
+			return nil, fmt.Errorf("postgres: list sessions of user %d: %w", userID, err)
+		}
+		sessions = append(sessions, sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list sessions of user %d: %w", userID, err)
+	}
+	return sessions, nil
+}
+
+// CountLiveSessions counts the sessions live at now, across all users.
+func (s *Store) CountLiveSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM sessions
+		WHERE revoked_at IS NULL AND expires_at > $1`, now).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count live sessions: %w", err)
+	}
+	return n, nil
+}
