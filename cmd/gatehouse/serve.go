@@ -12,8 +12,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
 )
 
@@ -93,6 +96,13 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if slots == 0 {
 		slots = password.DefaultSlots()
 	}
+	hashSlots := password.NewLimiter(slots, cfg.HashWait)
+	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
+		HashInFlight: hashSlots.InFlight,
+		HashWaiting:  hashSlots.Waiting,
+		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+	})
+	audit := auditLog(log)
 	var counter auth.Counter
 	if cfg.RateLimit {
 		counter = auth.NewMemoryCounter(nil, 1_000_000)
@@ -102,13 +112,14 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Store:             store,
 		Key:               key,
 		Hasher:            password.NewHasher(password.DefaultParams()),
-		HashLimiter:       password.NewLimiter(slots, cfg.HashWait),
+		HashLimiter:       hashSlots,
 		AccessTTL:         cfg.AccessTTL,
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
 		PasswordMinLength: cfg.PasswordMinLength,
 		Logger:            log,
-		OnEvent:           auditLog(log),
+		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
+		OnHashWait:        m.HashWaited,
 	})
 	if err != nil {
 		store.Close()
@@ -122,8 +133,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		CORSOrigins:      cfg.CORSOrigins,
 		TrustedProxies:   cfg.TrustedProxies,
 		Ready:            store.Ready,
+		Metrics:          m.Handler(),
 	})
-	return &app{store: store, svc: svc, handler: handler}, nil
+	return &app{store: store, svc: svc, handler: m.Middleware(handler)}, nil
 }
 
 // signingKey is --secret, or else the key generated once and kept in the
