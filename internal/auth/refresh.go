@@ -58,7 +58,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		}
 		gen := p.gen(sess.Generation)
 		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
-		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, inGrace) {
+		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, gen, inGrace) {
 			return nil, ErrCSRFInvalid
 		}
 		switch {
@@ -98,24 +98,38 @@ func (s *Service) presented(r RefreshRequest) (presented, error) {
 		return presented{}, ErrNotAuthorized
 	}
 	gen := func(current int64) int64 {
-		switch c.UID {
-		case s.keys.accessID(c.RUID, current):
-			return current
-		case s.keys.accessID(c.RUID, current-1):
-			return current - 1
+		for g := current; g >= 0 && g > current-maxGenerationSearch; g-- {
+			if c.UID == s.keys.accessID(c.RUID, g) {
+				return g
+			}
 		}
-		// Correctly signed for this session but neither current nor
-		// previous: an older generation.
+		// Correctly signed for this session but not among the recent
+		// generations: older still.
 		return -1
 	}
 	return presented{sessionID: c.RUID, userID: c.UserID, gen: gen}, nil
 }
 
-func (s *Service) csrfOK(tok string, sess *Session, inGrace bool) bool {
+// maxGenerationSearch bounds how far back a presented access token's
+// generation is looked for (one HMAC per step).
+const maxGenerationSearch = 64
+
+// csrfOK checks the CSRF token of a cookie refresh. Besides the current
+// secret (and the previous one in the grace window) it accepts the secret
+// of the presented token's own stale generation: a stolen cookie used by
+// an attacker first leaves the victim holding an older cookie with its
+// matching CSRF token, and that pair must be recognised as reuse (and
+// revoke the session), not refused as a CSRF failure that leaves the
+// attacker in. A cross-site page knows no CSRF token at all, so this opens
+// nothing to it.
+func (s *Service) csrfOK(tok string, sess *Session, presentedGen int64, inGrace bool) bool {
 	if csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation)) {
 		return true
 	}
-	return inGrace && sess.Generation > 0 && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation-1))
+	if inGrace && sess.Generation > 0 && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation-1)) {
+		return true
+	}
+	return presentedGen >= 0 && presentedGen < sess.Generation && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, presentedGen))
 }
 
 // grantFor grants sess, taking the user's email from the cache when it

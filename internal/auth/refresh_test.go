@@ -17,10 +17,8 @@ import (
 type credential struct {
 	name    string
 	request func(g *auth.Grant) auth.RefreshRequest
-	// staleErr is the answer to a stale credential. A stale cookie comes
-	// with its own, equally stale CSRF token, which fails the CSRF check
-	// that runs first; so cookie-mode reuse is refused but not detected
-	// (the session is not revoked). See the report of this test file.
+	// staleErr is the answer to a stale credential: reuse, whatever the
+	// transport (a stale cookie comes with its own stale CSRF token).
 	staleErr error
 }
 
@@ -33,7 +31,7 @@ var credentials = []credential{
 	}, auth.ErrRefreshReused},
 	{"CookieWithCSRF", func(g *auth.Grant) auth.RefreshRequest {
 		return auth.RefreshRequest{AccessToken: g.AccessToken, CheckCSRF: true, CSRFToken: csrf.Mask(g.CSRFSecret), Client: testClient}
-	}, auth.ErrCSRFInvalid},
+	}, auth.ErrRefreshReused},
 }
 
 func (e *env) generation(t *testing.T, id string) int64 {
@@ -206,11 +204,15 @@ func TestRefresh_CSRF(t *testing.T) {
 		t.Error("Refresh(previous cookie + previous CSRF, in grace) got a different access token")
 	}
 	e.clock.Advance(time.Minute)
-	// Stale cookie, wrong CSRF: refused without revoking.
-	_, err := e.svc.Refresh(t.Context(), cookie(g0, csrf.Mask(g0.CSRFSecret)))
-	checkErr(t, "Refresh(stale cookie, previous CSRF after grace)", err, auth.ErrCSRFInvalid)
+	// Stale cookie, unknown CSRF: refused without revoking.
+	_, err := e.svc.Refresh(t.Context(), cookie(g0, csrf.Mask(csrf.NewSecret())))
+	checkErr(t, "Refresh(stale cookie, unknown CSRF after grace)", err, auth.ErrCSRFInvalid)
 	checkAuth(t, e.svc, "newest token after refused stale refresh", g1.AccessToken, nil)
-	e.refresh(t, cookie(g1, csrf.Mask(g1.CSRFSecret)))
+	// Stale cookie with its own CSRF token: that is what a victim holds
+	// after a thief refreshed first, so it is reuse and ends the session.
+	_, err = e.svc.Refresh(t.Context(), cookie(g0, csrf.Mask(g0.CSRFSecret)))
+	checkErr(t, "Refresh(stale cookie, its own CSRF after grace)", err, auth.ErrRefreshReused)
+	checkAuth(t, e.svc, "newest token after reuse", g1.AccessToken, auth.ErrNotAuthorized)
 }
 
 func TestRefresh_NotAuthorized(t *testing.T) {

@@ -106,7 +106,6 @@ func TestRouting(t *testing.T) {
 		wantCode   string
 		wantAllow  string
 		wantBody   string
-		bug        string
 	}{
 		{name: "register_empty", req: request{method: "POST", path: "/v1/auth", body: "{}"}, wantStatus: 422, wantCode: "validation_failed"},
 		{name: "sign_in_empty", req: request{method: "POST", path: "/v1/auth/sign_in", body: "{}"}, wantStatus: 401, wantCode: "invalid_credentials"},
@@ -124,8 +123,8 @@ func TestRouting(t *testing.T) {
 		{name: "unknown_route_post", req: request{method: "POST", path: "/v1/auth/sign_up", body: "{}"}, wantStatus: 404, wantCode: "not_found"},
 		{name: "root", req: request{method: "GET", path: "/"}, wantStatus: 404, wantCode: "not_found"},
 		{name: "sessions_trailing_slash", req: request{method: "GET", path: "/v1/auth/sessions/"}, wantStatus: 404, wantCode: "not_found"},
-		{name: "unclean_path_dot", req: request{method: "GET", path: "/v1/auth/./me"}, wantStatus: 404, wantCode: "not_found", bug: uncleanPathBug},
-		{name: "unclean_path_double_slash", req: request{method: "POST", path: "/v1//auth/sign_in", body: "{}"}, wantStatus: 404, wantCode: "not_found", bug: uncleanPathBug},
+		{name: "unclean_path_dot", req: request{method: "GET", path: "/v1/auth/./me"}, wantStatus: 404, wantCode: "not_found"},
+		{name: "unclean_path_double_slash", req: request{method: "POST", path: "/v1//auth/sign_in", body: "{}"}, wantStatus: 404, wantCode: "not_found"},
 		{name: "sign_out_get", req: request{method: "GET", path: "/v1/auth/sign_out"}, wantStatus: 405, wantCode: "method_not_allowed", wantAllow: "DELETE"},
 		{name: "sign_in_get", req: request{method: "GET", path: "/v1/auth/sign_in"}, wantStatus: 405, wantCode: "method_not_allowed", wantAllow: "POST"},
 		{name: "register_put", req: request{method: "PUT", path: "/v1/auth", body: "{}"}, wantStatus: 405, wantCode: "method_not_allowed", wantAllow: "POST"},
@@ -136,9 +135,6 @@ func TestRouting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.bug != "" {
-				t.Skip("BUG: " + tt.bug)
-			}
 			resp := ts.do(t, tt.req)
 			if tt.wantBody != "" {
 				wantBody(t, resp, tt.wantStatus, tt.wantBody)
@@ -151,12 +147,6 @@ func TestRouting(t *testing.T) {
 		})
 	}
 }
-
-// uncleanPathBug: the wanted answer (a JSON 404, a JSON redirect, or
-// serving the clean path as Rails does) is a product decision.
-const uncleanPathBug = "jsonNotFound (internal/httpapi/middleware.go:146) passes a path the mux would clean " +
-	"(\"//\", \"/./\", \"/../\") to the mux's own 307 redirect, whose body is text/html (empty for POST), " +
-	"not the API's JSON; the status wanted here is a placeholder"
 
 // TestReadyz_StorageDown: a load balancer sees 503 with Retry-After when
 // storage is unreachable, and nothing about why.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -143,7 +145,7 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 func jsonNotFound(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
-		if pattern != "" {
+		if pattern != "" && !uncleanPath(r.URL.Path) {
 			// Through the mux, not h: the mux sets r.Pattern and the path
 			// values that handlers and the metrics middleware read.
 			mux.ServeHTTP(w, r)
@@ -151,7 +153,7 @@ func jsonNotFound(mux *http.ServeMux) http.Handler {
 		}
 		rec := &discardRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
-		if allow := rec.header.Get("Allow"); allow != "" {
+		if allow := rec.header.Get("Allow"); allow != "" && rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", allow)
 		}
 		if rec.status == http.StatusMethodNotAllowed {
@@ -160,6 +162,14 @@ func jsonNotFound(mux *http.ServeMux) http.Handler {
 		}
 		writeError(w, r, nil, apiError(auth.CodeNotFound, "Not found"))
 	})
+}
+
+// uncleanPath reports whether the mux would redirect p to a cleaned form
+// ("//", "/./", "/../"). Such paths get a JSON 404 instead: redirecting a
+// credentialed POST elsewhere is not something an auth API should do on a
+// client's typo.
+func uncleanPath(p string) bool {
+	return p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/")
 }
 
 // discardRecorder captures the status and headers of the mux's own 404

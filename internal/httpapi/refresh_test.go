@@ -269,7 +269,6 @@ func TestRefresh_ReuseAfterGrace(t *testing.T) {
 		rotations int
 		advance   time.Duration
 		present   func(old, newest session) request
-		bug       string
 	}{
 		{
 			name: "authorization", rotate: byAuthorization, rotations: 1, advance: refreshGrace + time.Second,
@@ -286,9 +285,6 @@ func TestRefresh_ReuseAfterGrace(t *testing.T) {
 		{
 			name: "cookie_with_its_own_csrf", browser: true, rotate: byCookie, rotations: 1, advance: refreshGrace + time.Second,
 			present: func(old, _ session) request { return byCookie(old) },
-			bug: "auth.Service.Refresh (internal/auth/refresh.go:61) checks the CSRF token against the current and, in grace only, the " +
-				"previous secret before looking at the generation, so a stale cookie with its own CSRF token after the grace window " +
-				"is csrf_invalid and the session is NOT revoked: reuse detection never fires in cookie transport",
 		},
 		{
 			name: "authorization_two_generations_old_in_grace", rotate: byAuthorization, rotations: 2,
@@ -302,9 +298,6 @@ func TestRefresh_ReuseAfterGrace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.bug != "" {
-				t.Skip("BUG: " + tt.bug)
-			}
 			f := newRefreshFixture(t)
 			old, bystander := f.script, f.browser
 			if tt.browser {
