@@ -47,7 +47,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	var cors, proxies, logLevel string
 	fs.StringVar(&c.Addr, "addr", "localhost:3000", "listen address")
 	fs.StringVar(&c.DB, "db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL")
-	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for shared rate limits and revocation fan-out")
+	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for rate-limit and back-off counters shared by all nodes")
 	fs.StringVar(&c.Secret, "secret", "", "HS256 key, at least 32 bytes; default: a random key generated once and kept in the database")
 	fs.DurationVar(&c.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "session lifetime (not extended by refreshing)")

@@ -77,9 +77,17 @@ type app struct {
 	store   auth.Store
 	svc     *auth.Service
 	handler http.Handler
+	closers []func() error
 }
 
-func (a *app) Close() error { return a.store.Close() }
+// Close stops the change feed and closes connections, last opened first.
+func (a *app) Close() error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
+	}
+	return errors.Join(errs...)
+}
 
 // buildApp opens the store and wires the service and its HTTP API.
 func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
@@ -87,11 +95,17 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return nil, err
 	}
+	a := &app{store: store, closers: []func() error{store.Close}}
+	fail := func(err error) (*app, error) { a.Close(); return nil, err }
 	key, err := signingKey(ctx, cfg, store)
 	if err != nil {
-		store.Close()
-		return nil, err
+		return fail(err)
 	}
+	counter, closeCounter, err := newCounter(ctx, cfg, store)
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, closeCounter)
 	slots := cfg.HashSlots
 	if slots == 0 {
 		slots = password.DefaultSlots()
@@ -103,10 +117,6 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
 	})
 	audit := auditLog(log)
-	var counter auth.Counter
-	if cfg.RateLimit {
-		counter = auth.NewMemoryCounter(nil, 1_000_000)
-	}
 	svc, err := auth.NewService(auth.Config{
 		Counter:           counter,
 		Store:             store,
@@ -122,9 +132,10 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		OnHashWait:        m.HashWaited,
 	})
 	if err != nil {
-		store.Close()
-		return nil, err
+		return fail(err)
 	}
+	stopFeed := startFeed(cfg, store, svc, log)
+	a.closers = append(a.closers, func() error { stopFeed(); return nil })
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
 		Logger:           log,
@@ -135,7 +146,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Ready:            store.Ready,
 		Metrics:          m.Handler(),
 	})
-	return &app{store: store, svc: svc, handler: m.Middleware(handler)}, nil
+	a.svc, a.handler = svc, m.Middleware(handler)
+	return a, nil
 }
 
 // signingKey is --secret, or else the key generated once and kept in the

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/postgres"
+	"github.com/gatehouse/gatehouse/internal/redis"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
 )
 
@@ -18,8 +21,8 @@ func openStore(ctx context.Context, dsn string) (auth.Store, error) {
 			return nil, usagef("--db: sqlite: needs a file path, as in sqlite:gatehouse.db")
 		}
 		return sqlite.Open(ctx, path)
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, usagef("--db: PostgreSQL is not supported by this build yet")
+	case isPostgres(dsn):
+		return postgres.Open(ctx, dsn)
 	}
 	return nil, usagef("--db: %q is neither sqlite:PATH nor a postgres:// URL", redactDSN(dsn))
 }
@@ -31,4 +34,50 @@ func redactDSN(dsn string) string {
 		return dsn
 	}
 	return u.Redacted()
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// newCounter picks where rate-limit counts live: Redis when configured,
+// else the database when it is shared by several nodes (PostgreSQL), else
+// this process. Nil when rate limits are off.
+func newCounter(ctx context.Context, cfg *Config, store auth.Store) (auth.Counter, func() error, error) {
+	noop := func() error { return nil }
+	switch {
+	case !cfg.RateLimit:
+		return nil, noop, nil
+	case cfg.Redis != "":
+		client, err := redis.Open(ctx, cfg.Redis)
+		if err != nil {
+			return nil, noop, err
+		}
+		return redis.NewCounter(client, "gatehouse:"), client.Close, nil
+	}
+	if pg, ok := store.(*postgres.Store); ok {
+		return pg.Counter(), noop, nil
+	}
+	return auth.NewMemoryCounter(nil, 1_000_000), noop, nil
+}
+
+// startFeed connects svc to the store's change feed, if it has one, and
+// returns a function that stops it. Until the feed reports healthy the
+// service trusts no cache: a node that just started cannot know what it
+// missed.
+func startFeed(cfg *Config, store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
+	if _, ok := store.(*postgres.Store); !ok {
+		return func() {}
+	}
+	svc.SetFeedHealthy(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	l := postgres.NewListener(cfg.DB, svc.SessionChanged, svc.SetFeedHealthy, log)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := l.Run(ctx); err != nil {
+			log.Error("change feed stopped", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
