@@ -47,6 +47,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "users":
+		return runUsers(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "sessions":
+		return runSessions(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, getenv, stdout, stderr)
+	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
+		return runBenchBaseline(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", version())
 		return nil
@@ -62,6 +70,9 @@ const usageText = `Usage: gatehouse [command] [flags]
 Commands:
   serve     run the service (the default)
   migrate   apply database migrations and exit
+  users     manage accounts: create, list, lock, unlock, delete, import
+  sessions  list and revoke sessions
+  bench     measure throughput and latency on this machine (loopback only)
   version   print the version
   help      show this text
 
