@@ -1,10 +1,13 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
 
 // routes is the whole API on one page.
-func (s *server) routes() http.Handler {
-	mux := http.NewServeMux()
+func (s *server) register(mux *http.ServeMux) {
 
 	// The seed's endpoints (jwt_sessions-compatible).
 	mux.Handle("POST /v1/auth", s.handleRegister())
@@ -31,5 +34,21 @@ func (s *server) routes() http.Handler {
 		mux.Handle("GET /metrics", s.metrics)
 	}
 
-	return jsonNotFound(mux)
+}
+
+// routes serves the API, answering everything else with a JSON 404 or
+// 405. A second copy of the routes, without the catch-all, tells which
+// (consulted only on that error path).
+func (s *server) routes() http.Handler {
+	api, plain := http.NewServeMux(), http.NewServeMux()
+	s.register(api)
+	s.register(plain)
+	api.Handle("/", jsonNotFound(plain))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if uncleanPath(r.URL.Path) {
+			writeError(w, r, nil, apiError(auth.CodeNotFound, "Not found"))
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
