@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/postgres"
@@ -61,23 +62,36 @@ func newCounter(ctx context.Context, cfg *Config, store auth.Store) (auth.Counte
 	return auth.NewMemoryCounter(nil, 1_000_000), noop, nil
 }
 
-// startFeed connects svc to the store's change feed, if it has one, and
-// returns a function that stops it. Until the feed reports healthy the
-// service trusts no cache: a node that just started cannot know what it
-// missed.
+// startFeed connects svc to the store's change feed and returns a
+// function that stops it. Until the feed reports healthy the service
+// trusts no cache: a node that just started cannot know what it missed.
+// PostgreSQL pushes changes (LISTEN/NOTIFY); SQLite's change log is polled,
+// so the admin CLI's revocations reach a running server within
+// sqlitePollInterval.
 func startFeed(cfg *Config, store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
-	if _, ok := store.(*postgres.Store); !ok {
+	var run func(ctx context.Context)
+	switch st := store.(type) {
+	case *postgres.Store:
+		l := postgres.NewListener(cfg.DB, svc.SessionChanged, svc.SetFeedHealthy, log)
+		run = func(ctx context.Context) {
+			if err := l.Run(ctx); err != nil {
+				log.Error("change feed stopped", "err", err)
+			}
+		}
+	case *sqlite.Store:
+		run = func(ctx context.Context) { st.Follow(ctx, sqlitePollInterval, svc.SessionChanged, svc.SetFeedHealthy) }
+	default:
 		return func() {}
 	}
 	svc.SetFeedHealthy(false)
 	ctx, cancel := context.WithCancel(context.Background())
-	l := postgres.NewListener(cfg.DB, svc.SessionChanged, svc.SetFeedHealthy, log)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := l.Run(ctx); err != nil {
-			log.Error("change feed stopped", "err", err)
-		}
+		run(ctx)
 	}()
 	return func() { cancel(); <-done }
 }
+
+// sqlitePollInterval is how often a server reads SQLite's change log.
+const sqlitePollInterval = 200 * time.Millisecond

@@ -35,13 +35,11 @@ Commands:
 Run 'gatehouse users <command> -h' for its flags.
 `
 
-// sqliteNote is the limit of changing sessions from the command line while
-// a server runs: with SQLite there is no change feed, so a server only
-// learns of a revocation when it next reads the session from the database.
-const sqliteNote = `On SQLite, a server running on the same database file keeps accepting the
-access tokens it has already checked until they expire (--access-ttl, 1 hour
-by default); refreshing them fails at once. Restart the server to make the
-change take effect immediately.`
+// sqliteNote says when a running server sees a change made from the
+// command line.
+const sqliteNote = `A server running on the same database sees the change within about a second:
+on SQLite it polls the database's change log every 200 ms, on PostgreSQL the
+change is pushed to every node (LISTEN/NOTIFY).`
 
 // runUsers dispatches 'gatehouse users …'.
 func runUsers(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -219,9 +217,10 @@ func runUsersUnlock(ctx context.Context, args []string, getenv func(string) stri
 	c := newAdminCmd("users unlock", "USER", `Unlock an account, whether an administrator locked it or too many failed
 sign-ins did, and forget its failed sign-ins. Its old sessions stay revoked.
 
-On SQLite, a running server keeps its own count of failed sign-ins in memory:
-after unlocking an account that the failure limit locked, restart the
-server, or a single further failed sign-in there locks it again.`)
+On SQLite a running server keeps its count of failed sign-ins in memory and
+this command cannot clear it: the account may still be backed off for up to
+an hour from addresses its owner never signed in from, and the failure limit
+locks it again only after another full run of failed sign-ins.`)
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
 		// Even for an unlocked account this forgets its failed sign-ins.
 		if err := svc.UnlockUser(ctx, u.ID); err != nil {

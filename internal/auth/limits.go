@@ -149,7 +149,10 @@ func (l *limiter) signInFailed(ctx context.Context, email, ip string) (lock bool
 	if err := l.backOff(ctx, "block:acct:"+limitKey(email), acct, l.AccountFreeFailures, l.AccountMaxDelay); err != nil {
 		return false, err
 	}
-	return acct >= int64(l.MaxFailures), nil
+	// Every MaxFailures-th consecutive failure locks: an administrator's
+	// unlock then buys a full new budget even where this count could not
+	// be cleared (another process's in-memory counter).
+	return acct%int64(l.MaxFailures) == 0, nil
 }
 
 // backOff starts a wait of 2^(n-free-1) seconds, capped, once n passes free.

@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// changeLogKeep is how many session changes the log keeps. A follower
+// that falls further behind than this (a process paused for a long time)
+// notices the gap and starts over from an empty cache.
+const changeLogKeep = 100_000
+
+// Follow polls the session change log every interval and reports each
+// change committed by any process on this database file — this one, the
+// admin CLI, another server — to onChange, in commit order. onHealth(true)
+// is reported once it is positioned at the end of the log; onHealth(false)
+// when a poll fails or changes were pruned before it read them, then
+// onHealth(true) again once it has caught up (a service empties its cache
+// on that transition). It returns when ctx ends.
+func (s *Store) Follow(ctx context.Context, interval time.Duration, onChange func(id string, gen int64, revoked bool), onHealth func(healthy bool)) {
+	healthy := false
+	setHealth := func(h bool) {
+		if h != healthy {
+			healthy = h
+			onHealth(h)
+		}
+	}
+	defer setHealth(false)
+	last, err := s.lastChange(ctx)
+	if err == nil {
+		setHealth(true)
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastPrune := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !healthy {
+			// Start over from the end: the service reset its cache.
+			if last, err = s.lastChange(ctx); err == nil {
+				setHealth(true)
+			}
+			continue
+		}
+		next, gap, err := s.changesAfter(ctx, last, onChange)
+		switch {
+		case err != nil || gap:
+			setHealth(false)
+		default:
+			last = next
+		}
+		if time.Since(lastPrune) > time.Minute {
+			s.pruneChanges(ctx)
+			lastPrune = time.Now()
+		}
+	}
+}
+
+func (s *Store) lastChange(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.reader.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM session_changes`).Scan(&seq)
+	return seq, err
+}
+
+// changesAfter reports the changes after seq and returns the last seq
+// seen. gap is true when the log no longer holds seq+1: it was pruned
+// before this follower read it.
+func (s *Store) changesAfter(ctx context.Context, seq int64, onChange func(string, int64, bool)) (last int64, gap bool, err error) {
+	var oldest int64
+	if err := s.reader.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0) FROM session_changes`).Scan(&oldest); err != nil {
+		return seq, false, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	if oldest > seq+1 {
+		return seq, true, nil
+	}
+	rows, err := s.reader.QueryContext(ctx, `SELECT seq, session_id, generation, revoked FROM session_changes
+		WHERE seq > ? ORDER BY seq LIMIT 10000`, seq)
+	if err != nil {
+		return seq, false, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	defer rows.Close()
+	last = seq
+	for rows.Next() {
+		var (
+			id      string
+			gen     int64
+			revoked bool
+		)
+		if err := rows.Scan(&last, &id, &gen, &revoked); err != nil {
+			return seq, false, fmt.Errorf("sqlite: read session changes: %w", err)
+		}
+		onChange(id, gen, revoked)
+	}
+	return last, false, rows.Err()
+}
+
+// pruneChanges keeps the newest changeLogKeep changes.
+func (s *Store) pruneChanges(ctx context.Context) {
+	s.writer.ExecContext(ctx, `DELETE FROM session_changes
+		WHERE seq <= (SELECT max(seq) FROM session_changes) - ?`, changeLogKeep)
+}
