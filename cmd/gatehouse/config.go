@@ -30,6 +30,7 @@ type Config struct {
 	TrustedProxies    []netip.Prefix
 	HashSlots         int
 	HashWait          time.Duration
+	HashQueue         int
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -60,6 +61,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	fs.IntVar(&c.HashSlots, "hash-slots", 0, "password hashes in flight at most (default 2 x GOMAXPROCS)")
 	fs.DurationVar(&c.HashWait, "hash-wait", time.Second, "how long a sign-in waits for a hash slot before 503")
+	fs.IntVar(&c.HashQueue, "hash-queue", 0, "sign-ins that may wait for a hash slot at once; more get 503 at once (default 16 x hash slots)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
@@ -109,8 +111,8 @@ func (c *Config) validate() error {
 		return usagef("--refresh-grace must not be negative")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 256:
 		return usagef("--password-min-length must be between 1 and 256")
-	case c.HashSlots < 0:
-		return usagef("--hash-slots must not be negative")
+	case c.HashSlots < 0 || c.HashQueue < 0:
+		return usagef("--hash-slots and --hash-queue must not be negative")
 	case c.CookieHostPrefix && !c.CookieSecure:
 		return usagef("--cookie-host-prefix needs --cookie-secure")
 	case c.LogFormat != "json" && c.LogFormat != "text":

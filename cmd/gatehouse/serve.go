@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer app.Close()
+	limitMemory(cfg, getenv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -110,7 +112,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if slots == 0 {
 		slots = password.DefaultSlots()
 	}
-	hashSlots := password.NewLimiter(slots, cfg.HashWait)
+	queue := cfg.HashQueue
+	if queue == 0 {
+		queue = 16 * slots
+	}
+	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
 	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
 		HashInFlight: hashSlots.InFlight,
 		HashWaiting:  hashSlots.Waiting,
@@ -148,6 +154,24 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	})
 	a.svc, a.handler = svc, m.Middleware(handler)
 	return a, nil
+}
+
+// limitMemory keeps the heap near what hashing needs. Each argon2id hash
+// allocates its 19 MiB afresh; left alone, the garbage collector lets the
+// heap grow to twice the live hashing memory under a sign-in flood. A soft
+// limit of (slots × argon2 memory) + 64 MiB makes it collect sooner. An
+// operator's GOMEMLIMIT wins. The start-up garbage (the dummy hash) is
+// returned to the OS at once, so an idle node stays small.
+func limitMemory(cfg *Config, getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" {
+		slots := cfg.HashSlots
+		if slots == 0 {
+			slots = password.DefaultSlots()
+		}
+		hashing := int64(slots) * int64(password.DefaultParams().Memory) << 10
+		debug.SetMemoryLimit(hashing + 64<<20)
+	}
+	debug.FreeOSMemory()
 }
 
 // signingKey is --secret, or else the key generated once and kept in the

@@ -18,19 +18,34 @@ var ErrBusy = errors.New("password: hashing capacity exhausted")
 // long before it exhausted CPU. Callers that cannot get a slot in time fail
 // fast with ErrBusy rather than queue without limit.
 type Limiter struct {
-	slots   chan struct{} // one element per held slot
-	maxWait time.Duration
-	waiting atomic.Int64
+	slots      chan struct{} // one element per held slot
+	maxWait    time.Duration
+	maxWaiting int64 // 0: no bound
+	waiting    atomic.Int64
+}
+
+// LimiterOption configures a Limiter.
+type LimiterOption func(*Limiter)
+
+// MaxWaiting bounds how many callers may wait for a slot at once; past
+// that Acquire fails with ErrBusy at once. A flood then gets immediate
+// refusals instead of each refusal costing the full maximum wait.
+func MaxWaiting(n int) LimiterOption {
+	return func(l *Limiter) { l.maxWaiting = int64(n) }
 }
 
 // NewLimiter returns a Limiter with slots concurrent holders, where a caller
 // waits at most maxWait for a slot (maxWait <= 0 means do not wait at all).
 // It panics if slots < 1, a configuration mistake.
-func NewLimiter(slots int, maxWait time.Duration) *Limiter {
+func NewLimiter(slots int, maxWait time.Duration, opts ...LimiterOption) *Limiter {
 	if slots < 1 {
 		panic("password: NewLimiter: slots must be at least 1")
 	}
-	return &Limiter{slots: make(chan struct{}, slots), maxWait: maxWait}
+	l := &Limiter{slots: make(chan struct{}, slots), maxWait: maxWait}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // DefaultSlots returns 2 × GOMAXPROCS: hashing is CPU-bound, and a little
@@ -56,8 +71,11 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Dura
 		return noop, 0, ErrBusy
 	}
 
-	l.waiting.Add(1)
+	n := l.waiting.Add(1)
 	defer l.waiting.Add(-1)
+	if l.maxWaiting > 0 && n > l.maxWaiting {
+		return noop, 0, ErrBusy
+	}
 	start := time.Now()
 	timer := time.NewTimer(l.maxWait)
 	defer timer.Stop()

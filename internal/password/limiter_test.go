@@ -239,3 +239,32 @@ func BenchmarkLimiterAcquire(b *testing.B) {
 		release()
 	}
 }
+
+func TestLimiterMaxWaitingRefusesAtOnce(t *testing.T) {
+	l := password.NewLimiter(1, time.Minute, password.MaxWaiting(1))
+	release, _, err := l.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	waiter := make(chan error, 1)
+	go func() {
+		r, _, err := l.Acquire(t.Context())
+		r()
+		waiter <- err
+	}()
+	for l.Waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if _, _, err := l.Acquire(t.Context()); !errors.Is(err, password.ErrBusy) {
+		t.Fatalf("Acquire with the queue full: got %v, want ErrBusy", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Acquire with the queue full took %v, want an immediate refusal", d)
+	}
+	release()
+	if err := <-waiter; err != nil {
+		t.Errorf("the queued caller: got %v, want a slot", err)
+	}
+}
