@@ -109,10 +109,20 @@ func evictSessions(ctx context.Context, tx *sql.Tx, s *auth.Session, maxPerUser 
 	return ids, nil
 }
 
+// The prepared statements of the hot path (see Store).
+const (
+	sessionQuery = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
+	rotateQuery  = `UPDATE sessions
+		SET generation = generation + 1, rotated_at = ?, last_used_at = ?, access_expires_at = ?
+		WHERE id = ? AND generation = ? AND revoked_at IS NULL
+		RETURNING ` + sessionColumns
+	revokeQuery = `UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`
+)
+
 // Session returns session id by primary key, or auth.ErrNotFound.
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 	var sess auth.Session
-	err := scanSession(s.reader.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id), &sess)
+	err := scanSession(s.sessionStmt.QueryRowContext(ctx, id), &sess)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -129,10 +139,7 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 // there is no such session. Expiry is the caller's business.
 func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
 	var sess auth.Session
-	err := scanSession(s.writer.QueryRowContext(ctx, `UPDATE sessions
-		SET generation = generation + 1, rotated_at = ?, last_used_at = ?, access_expires_at = ?
-		WHERE id = ? AND generation = ? AND revoked_at IS NULL
-		RETURNING `+sessionColumns,
+	err := scanSession(s.rotateStmt.QueryRowContext(ctx,
 		micros(at), micros(at), micros(accessExpiresAt), id, from), &sess)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The losing path: find out why, off the writer. A session is only
@@ -155,7 +162,7 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 // RevokeSession revokes session id at at; a session already revoked keeps
 // its first RevokedAt. auth.ErrNotFound if there is no such session.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	err := s.execOne(ctx, `UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, micros(at), id)
+	err := rowsAffected(s.revokeStmt.ExecContext(ctx, micros(at), id))
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke session %q: %w", id, err)
 	}

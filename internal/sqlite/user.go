@@ -102,7 +102,11 @@ func (s *Store) SetLocked(ctx context.Context, id int64, at time.Time) error {
 // execOne runs a single-row write on the writer and returns auth.ErrNotFound
 // if it matched no row.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	res, err := s.writer.ExecContext(ctx, query, args...)
+	return rowsAffected(s.writer.ExecContext(ctx, query, args...))
+}
+
+// rowsAffected turns a write that matched no row into auth.ErrNotFound.
+func rowsAffected(res sql.Result, err error) error {
 	if err != nil {
 		return err
 	}
