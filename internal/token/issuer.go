@@ -184,10 +184,18 @@ func isSegment(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !base64URLAlphabet[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// base64URLAlphabet marks the bytes of unpadded base64url. A table lookup
+// per byte, because this loop runs over every byte of every token.
+var base64URLAlphabet = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
