@@ -205,7 +205,14 @@ func loadMigrations() ([]migration, error) {
 // transaction starts by taking an advisory lock, and only then looks at
 // what is applied (even CREATE TABLE IF NOT EXISTS races without it), so
 // concurrent callers on any number of nodes apply each migration once.
+//
+// A database that is already current is left untouched without any DDL, so
+// a node whose role may only read and write rows (migrations applied by a
+// separate `gatehouse migrate` with a stronger role) starts fine.
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.Ready(ctx) == nil {
+		return nil
+	}
 	ms, err := loadMigrations()
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
