@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/postgres"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
 )
 
@@ -62,18 +64,36 @@ type serverOptions struct {
 type testServer struct {
 	url    string
 	clock  *authtest.Clock
-	store  *sqlite.Store
+	store  auth.Store
 	logs   *syncBuffer
 	client *http.Client
 }
 
-func newServer(t *testing.T, opt serverOptions) *testServer {
+// openStore opens the store the scenarios run on: SQLite in a temporary
+// folder, or, with GATEHOUSE_TEST_STORE=postgres, a fresh PostgreSQL
+// database (CI runs the suite both ways).
+func openStore(t *testing.T) auth.Store {
 	t.Helper()
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	var store auth.Store
+	var err error
+	switch backend := os.Getenv("GATEHOUSE_TEST_STORE"); backend {
+	case "", "sqlite":
+		store, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	case "postgres":
+		store, err = postgres.Open(t.Context(), authtest.PostgresDatabase(t))
+	default:
+		t.Fatalf("GATEHOUSE_TEST_STORE=%q: want sqlite or postgres", backend)
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+func newServer(t *testing.T, opt serverOptions) *testServer {
+	t.Helper()
+	store := openStore(t)
 	if opt.hasher == nil {
 		opt.hasher = password.NewHasher(fastParams)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestCounterContract(t *testing.T) {
-	authtest.RequireService(t, urlEnv) // one skip, not one per subtest
+	authtest.RequireService(t, authtest.PostgresURLEnv) // one skip, not one per subtest
 	authtest.RunCounterTests(t, func(t *testing.T) auth.Counter {
 		st, _ := newTestStore(t)
 		return st.Counter()

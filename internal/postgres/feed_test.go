@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -220,7 +221,7 @@ func sendNotify(t *testing.T, q interface {
 // the rollback has arrived, the rolled-back one never will.
 func TestListener_RollbackNotDelivered(t *testing.T) {
 	t.Parallel()
-	dbURL := newTestDB(t)
+	dbURL := authtest.PostgresDatabase(t)
 	f := startListener(t, dbURL)
 	conn := notifyConn(t, dbURL)
 
@@ -239,7 +240,7 @@ func TestListener_RollbackNotDelivered(t *testing.T) {
 
 func TestListener_IgnoresMalformed(t *testing.T) {
 	t.Parallel()
-	dbURL := newTestDB(t)
+	dbURL := authtest.PostgresDatabase(t)
 	f := startListener(t, dbURL)
 	conn := notifyConn(t, dbURL)
 	for _, p := range []string{"", "garbage", "id 1", "id -1 0", "id 1 2", "id 01 0", "id 1 0 extra", " 1 0"} {
@@ -283,7 +284,7 @@ func TestListener_Reconnects(t *testing.T) {
 // host, a partition) is noticed too: the idle ping times out.
 func TestListener_HungServer(t *testing.T) {
 	t.Parallel()
-	dbURL := newTestDB(t)
+	dbURL := authtest.PostgresDatabase(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +305,7 @@ func TestListener_HungServer(t *testing.T) {
 
 func TestListener_UnhealthyAfterStop(t *testing.T) {
 	t.Parallel()
-	f := startListener(t, newTestDB(t))
+	f := startListener(t, authtest.PostgresDatabase(t))
 	f.stop()
 	f.wantHealth(t, false, time.Second)
 }

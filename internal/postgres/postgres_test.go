@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
@@ -25,49 +22,12 @@ import (
 // NOTIFYs (channels are per database), and migrations run for real every
 // time. A database costs ~50 ms to create on a laptop, which is cheap
 // enough.
-const urlEnv = "GATEHOUSE_TEST_POSTGRES_URL"
-
-// newTestDB creates an empty database for tb and returns its URL (the
-// server's URL with the database name replaced). A crashed run can leave
-// gh_test_* databases behind; they are safe to drop.
-func newTestDB(tb testing.TB) string {
-	tb.Helper()
-	serverURL := authtest.RequireService(tb, urlEnv)
-	u, err := url.Parse(serverURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		tb.Fatalf("%s = %q: want a postgres:// URL", urlEnv, serverURL)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "gh_test_" + hex.EncodeToString(b[:]) // a safe identifier as is
-	adminExec(tb, serverURL, "CREATE DATABASE "+name)
-	tb.Cleanup(func() { adminExec(tb, serverURL, "DROP DATABASE "+name+" WITH (FORCE)") })
-	u.Path = "/" + name
-	return u.String()
-}
-
-// adminExec runs one statement on a connection of its own: CREATE and DROP
-// DATABASE cannot run in a transaction or from the database they name.
-func adminExec(tb testing.TB, serverURL, sql string) {
-	tb.Helper()
-	// Not tb.Context(): it is already canceled when cleanups run.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", urlEnv, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
-	}
-}
 
 // newTestStore opens a Store on a fresh database and closes it when tb
 // ends (before the database is dropped: cleanups run last-in first-out).
 func newTestStore(tb testing.TB, opts ...Option) (*Store, string) {
 	tb.Helper()
-	dbURL := newTestDB(tb)
+	dbURL := authtest.PostgresDatabase(tb)
 	s, err := Open(context.Background(), dbURL, opts...)
 	if err != nil {
 		tb.Fatalf("Open(%s) = %v", dbURL, err)
@@ -84,7 +44,7 @@ func TestStore(t *testing.T) {
 }
 
 func TestOpen_ConcurrentMigrate(t *testing.T) {
-	dbURL := newTestDB(t)
+	dbURL := authtest.PostgresDatabase(t)
 	const n = 4
 	stores := make([]*Store, n)
 	errs := make([]error, n)
@@ -162,10 +122,10 @@ func TestStore_ConnectionLost(t *testing.T) {
 	if err := s.CreateUser(t.Context(), u, sess); err != nil {
 		t.Fatalf("CreateUser = %v", err)
 	}
-	serverURL, name := authtest.RequireService(t, urlEnv), dbName(t, dbURL)
-	adminExec(t, serverURL, "ALTER DATABASE "+name+" WITH ALLOW_CONNECTIONS false")
-	adminExec(t, serverURL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"'")
-	t.Cleanup(func() { adminExec(t, serverURL, "ALTER DATABASE "+name+" WITH ALLOW_CONNECTIONS true") })
+	serverURL, name := authtest.RequireService(t, authtest.PostgresURLEnv), dbName(t, dbURL)
+	authtest.AdminExec(t, serverURL, "ALTER DATABASE "+name+" WITH ALLOW_CONNECTIONS false")
+	authtest.AdminExec(t, serverURL, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '"+name+"'")
+	t.Cleanup(func() { authtest.AdminExec(t, serverURL, "ALTER DATABASE "+name+" WITH ALLOW_CONNECTIONS true") })
 
 	_, err := s.Session(t.Context(), sess.ID)
 	if err == nil {

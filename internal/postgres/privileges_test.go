@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 	"net/url"
 	"testing"
 )
@@ -14,15 +15,15 @@ func TestOpen_LeastPrivilegeRole(t *testing.T) {
 	admin.Close()
 	u, _ := url.Parse(dbURL)
 	role := "gh_rw_" + u.Path[len("/gh_test_"):] // unique per test database
-	adminExec(t, dbURL, "CREATE ROLE "+role+" LOGIN")
+	authtest.AdminExec(t, dbURL, "CREATE ROLE "+role+" LOGIN")
 	t.Cleanup(func() {
-		adminExec(t, dbURL, "DROP OWNED BY "+role)
-		adminExec(t, dbURL, "DROP ROLE "+role)
+		authtest.AdminExec(t, dbURL, "DROP OWNED BY "+role)
+		authtest.AdminExec(t, dbURL, "DROP ROLE "+role)
 	})
-	adminExec(t, dbURL, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-	adminExec(t, dbURL, "GRANT USAGE ON SCHEMA public TO "+role)
-	adminExec(t, dbURL, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+role)
-	adminExec(t, dbURL, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "+role)
+	authtest.AdminExec(t, dbURL, "REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+	authtest.AdminExec(t, dbURL, "GRANT USAGE ON SCHEMA public TO "+role)
+	authtest.AdminExec(t, dbURL, "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+role)
+	authtest.AdminExec(t, dbURL, "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "+role)
 
 	u.User = url.User(role)
 	s, err := Open(context.Background(), u.String())
