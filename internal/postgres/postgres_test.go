@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 )

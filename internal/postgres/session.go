@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,20 +25,49 @@ func scanSession(row pgx.Row, s *auth.Session, extra ...any) error {
 		&s.IP, &s.UserAgent}, extra...)...)
 }
 
+// sessionValues are the values of sessionColumns for s.
+func sessionValues(s *auth.Session) []any {
+	return []any{s.ID, s.UserID, s.Generation, s.RotatedAt, s.AccessExpiresAt,
+		s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt),
+		s.IP, s.UserAgent}
+}
+
 // insertSession inserts s. A missing user is auth.ErrNotFound.
 // q is the pool or a transaction.
 func insertSession(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, s *auth.Session) error {
 	_, err := q.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		s.ID, s.UserID, s.Generation, s.RotatedAt, s.AccessExpiresAt,
-		s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt),
-		s.IP, s.UserAgent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sessionValues(s)...)
 	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") {
 		return fmt.Errorf("user %d: %w", s.UserID, auth.ErrNotFound)
 	}
 	return err
+}
+
+// ImportSessions inserts sessions exactly as given: a bulk load for
+// benchmarks and migrations, so deliberately not part of auth.Store.
+// Unlike CreateSession it applies no per-user cap and evicts nothing, and
+// announces nothing on the change feed (no node can have cached a session
+// that did not exist). A missing user (auth.ErrNotFound) or a duplicate id
+// fails the whole batch: the rows travel in one COPY, a single statement
+// and so a single transaction, and nothing is inserted.
+func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	columns := strings.Fields(strings.ReplaceAll(sessionColumns, ",", " "))
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"sessions"}, columns,
+		pgx.CopyFromSlice(len(sessions), func(i int) ([]any, error) { return sessionValues(&sessions[i]), nil }))
+	var pgErr *pgconn.PgError
+	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") && errors.As(err, &pgErr) {
+		// COPY names no row, but the detail names the user id.
+		err = fmt.Errorf("%s: %w", strings.TrimSuffix(pgErr.Detail, "."), auth.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: import sessions: %w", err)
+	}
+	return nil
 }
 
 // CreateSession inserts s and, if maxPerUser > 0 and the user then has

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/password"
+)
+
+const (
+	// signOutRate is the sign-out rate (per second) the sessions prepared
+	// for a sign_out cell are sized for: a little over the 2,000/s target,
+	// because each costs a commit to make. A faster server runs out early
+	// and its cell is simply shorter.
+	signOutRate = 2500
+	// sessionsPerUser spreads prepared sessions over users, well below the
+	// server's per-user cap, so no sign-in evicts another's session.
+	sessionsPerUser = 10
+)
+
+// cheapParams hash the passwords of the users that the bench signs in
+// itself to make sessions: the cheapest argon2id allowed, because those
+// sign-ins are setup, not measurement.
+var cheapParams = password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// prepareTarget readies what the scenarios load: nothing when only
+// baseline and argon2 run, else the server the bench starts (its database
+// filled first) or the one at --url.
+func (b *bench) prepareTarget(ctx context.Context) error {
+	cfg := b.cfg
+	switch {
+	case !b.needsGatehouse():
+		b.report.Target = "none (only baseline and argon2 selected)"
+		return nil
+	case !cfg.ownServer():
+		b.api = cfg.url
+		b.report.Target = cfg.url
+		return b.prepareOverHTTP(ctx)
+	}
+	b.dsn = cmp.Or(cfg.db, "sqlite:"+filepath.Join(b.tmp, "bench.db"))
+	b.report.Target = "child process: gatehouse serve"
+	b.report.Database = redactDSN(b.dsn)
+	if cfg.db == "" {
+		b.report.Database = "sqlite (temporary folder)"
+	}
+	if err := b.prepareInProcess(ctx); err != nil {
+		return err
+	}
+	idle, err := b.startServerIdle(ctx)
+	if err != nil {
+		return err
+	}
+	b.report.Memory = &memoryReport{IdleRSS: idle.RSS}
+	return nil
+}
+
+// sessionsWanted is how many ready sessions the selected scenarios need:
+// one per worker for verify and me, one per worker for refresh (chained
+// from level to level), and a fresh one per request for sign_out.
+func (b *bench) sessionsWanted() (access, refresh int, signOut map[int]int) {
+	maxC := slices.Max(b.cfg.levels)
+	if b.cfg.scenarios["verify"] || b.cfg.scenarios["me"] {
+		access = maxC
+	}
+	if b.cfg.scenarios["refresh"] {
+		refresh = maxC
+	}
+	signOut = map[int]int{}
+	if b.cfg.scenarios["sign_out"] {
+		window := (b.cfg.warmup + b.cfg.duration).Seconds()
+		for _, c := range b.cfg.levels {
+			signOut[c] = max(int(window*signOutRate), 10*c)
+		}
+	}
+	return access, refresh, signOut
+}
+
+// prepareInProcess fills the database before the server starts: the
+// seeded users (the sign-in pool), and the sessions the scenarios need,
+// made by signing in, in this process, users whose password hashes are
+// cheap. The server then loads the same signing key from the database, so
+// it accepts those sessions' tokens.
+func (b *bench) prepareInProcess(ctx context.Context) error {
+	store, err := openStore(ctx, b.dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	b.fx.users = b.cfg.seedUsers
+	b.fx.email = func(i int) string { return fmt.Sprintf("user%d@bench.example.com", i) }
+	if b.cfg.seedUsers > 0 {
+		seed, err := b.seed(ctx, store, b.cfg.seedUsers)
+		if err != nil {
+			return err
+		}
+		b.report.Seed = seed
+	}
+
+	access, refresh, signOut := b.sessionsWanted()
+	n := access + refresh
+	for _, s := range signOut {
+		n += s
+	}
+	if n == 0 {
+		return nil
+	}
+	key, err := signingKey(ctx, &Config{}, store)
+	if err != nil {
+		return err
+	}
+	const workers = 4
+	svc, err := auth.NewService(auth.Config{
+		Store: store, Key: key, Hasher: password.NewHasher(cheapParams),
+		HashLimiter: password.NewLimiter(workers, time.Minute), MaxSessionsPerUser: 2 * sessionsPerUser,
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	grants, err := b.mintSessions(ctx, svc, n, workers)
+	if err != nil {
+		return err
+	}
+	b.report.Setup = append(b.report.Setup, fmt.Sprintf("%d sessions for verify, me, refresh and sign_out made in-process in %v (%.0f/s)",
+		n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds()))
+	b.hand(grants)
+	return nil
+}
+
+// mintSessions makes n sessions in process with svc: users registered with
+// cheap hashes, each then signed in up to sessionsPerUser times.
+func (b *bench) mintSessions(ctx context.Context, svc *auth.Service, n, workers int) ([]grantBody, error) {
+	client := auth.Client{IP: "127.0.0.1", UserAgent: "gatehouse-bench"}
+	users := (n + sessionsPerUser - 1) / sessionsPerUser
+	var (
+		mu     sync.Mutex
+		grants []grantBody
+		errs   = make([]error, workers)
+		wg     sync.WaitGroup
+		left   atomic.Int64
+	)
+	left.Store(int64(users))
+	for w := range workers {
+		wg.Go(func() {
+			for u := left.Add(-1); u >= 0 && ctx.Err() == nil; u = left.Add(-1) {
+				email := fmt.Sprintf("s%s-%d@bench.example.com", b.runID, u)
+				g, err := svc.Register(ctx, auth.Registration{Email: email, Password: benchPassword, PasswordConfirmation: benchPassword, Client: client})
+				batch := []grantBody{}
+				for i := 0; err == nil; i++ {
+					batch = append(batch, grantBody{Access: g.AccessToken, Refresh: g.RefreshToken})
+					if i+1 == sessionsPerUser {
+						break
+					}
+					g, err = svc.SignIn(ctx, auth.Credentials{Email: email, Password: benchPassword, Client: client})
+				}
+				if err != nil {
+					errs[w] = fmt.Errorf("make sessions: %w", err)
+					return
+				}
+				mu.Lock()
+				grants = append(grants, batch...)
+				done := len(grants)
+				mu.Unlock()
+				b.prog.Live("making sessions %d/%d", min(done, n), n)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return nil, err
+	}
+	return grants[:n], nil
+}
+
+// prepareOverHTTP readies a server the bench did not start: it registers
+// the sign-in pool and signs in for the sessions the scenarios need. Each
+// costs a password hash on the server, so sign-out sessions are made for
+// at most one cell's time per level; a sign_out cell ends when they run out.
+func (b *bench) prepareOverHTTP(ctx context.Context) error {
+	maxC := slices.Max(b.cfg.levels)
+	b.fx.users = maxC
+	b.fx.email = func(i int) string { return fmt.Sprintf("user%d-%s@bench.example.com", i, b.runID) }
+	access, refresh, signOut := b.sessionsWanted()
+	start := time.Now()
+	pool := make([]grantBody, maxC)
+	err := b.parallel(ctx, maxC, b.cfg.hashSlots, "registering users", func(ctx context.Context, i int) error {
+		return b.register(ctx, b.fx.email(i+1), &pool[i])
+	})
+	if err != nil {
+		return fmt.Errorf("register the sign-in pool at %s (is it running with --rate-limit=false?): %w", b.api, err)
+	}
+	more := make([]grantBody, refresh)
+	if err := b.signInMany(ctx, "signing in", more); err != nil {
+		return err
+	}
+	grants := append(pool[:access], more...)
+	for _, c := range b.cfg.levels {
+		if signOut[c] == 0 {
+			continue
+		}
+		made, err := b.signInFor(ctx, signOut[c], fmt.Sprintf("signing in for sign_out c=%d", c))
+		if err != nil {
+			return err
+		}
+		grants = append(grants, made...)
+	}
+	b.report.Setup = append(b.report.Setup, fmt.Sprintf("sign-in pool of %d users and %d sessions made over HTTP in %v",
+		maxC, len(grants), time.Since(start).Round(time.Millisecond)))
+	b.hand(grants)
+	return nil
+}
+
+// signInMany signs the pool users in, in turn, once for each element of
+// out, decoding the tokens into it.
+func (b *bench) signInMany(ctx context.Context, what string, out []grantBody) error {
+	return b.parallel(ctx, len(out), b.cfg.hashSlots, what, func(ctx context.Context, i int) error {
+		return b.signIn(ctx, i%b.fx.users+1, &out[i])
+	})
+}
+
+// signInFor signs in up to n times within one cell's time and returns the
+// sessions it made: running out of time is not an error, the cell that
+// uses them just ends sooner.
+func (b *bench) signInFor(ctx context.Context, n int, what string) ([]grantBody, error) {
+	out := make([]grantBody, n)
+	budget, cancel := context.WithTimeout(ctx, b.cfg.warmup+b.cfg.duration)
+	err := b.signInMany(budget, what, out)
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	var made []grantBody
+	for _, g := range out {
+		if g.Access != "" {
+			made = append(made, g)
+		}
+	}
+	return made, nil
+}
+
+// hand distributes ready sessions to the scenarios that need them, in the
+// order sessionsWanted counts them; sign_out takes what is left, which
+// over HTTP may be less than it wanted.
+func (b *bench) hand(grants []grantBody) {
+	access, refresh, signOut := b.sessionsWanted()
+	take := func(n int) []grantBody {
+		n = min(n, len(grants))
+		g := grants[:n]
+		grants = grants[n:]
+		return g
+	}
+	for _, g := range take(access) {
+		b.fx.access = append(b.fx.access, g.Access)
+	}
+	for _, g := range take(refresh) {
+		b.fx.refresh = append(b.fx.refresh, g.Refresh)
+	}
+	b.fx.signOut = map[int][]string{}
+	b.fx.next = map[int]*atomic.Int64{}
+	for _, c := range b.cfg.levels {
+		for _, g := range take(signOut[c]) {
+			b.fx.signOut[c] = append(b.fx.signOut[c], g.Access)
+		}
+		b.fx.next[c] = new(atomic.Int64)
+	}
+	b.fx.regSeq = make([]int64, slices.Max(b.cfg.levels))
+}
+
+// parallel runs fn for 0..total-1 on workers goroutines, stopping at the
+// first error, and shows progress as what, unless it is empty.
+func (b *bench) parallel(ctx context.Context, total, workers int, what string, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, total) {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(total) && ctx.Err() == nil; i = next.Add(1) - 1 {
+				if err := fn(ctx, int(i)); err != nil {
+					cancel(err)
+					return
+				}
+				if n := done.Add(1); what != "" {
+					b.prog.Live("%s %d/%d", what, n, total)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
