@@ -151,10 +151,17 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		TrustedProxies:   cfg.TrustedProxies,
 		Ready:            store.Ready,
 		Metrics:          m.Handler(),
+		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
 	a.svc, a.handler = svc, m.Middleware(handler)
 	return a, nil
 }
+
+// storeBudget is how long a request may spend on PostgreSQL and Redis on
+// top of its wait for a hash slot. A healthy backend answers in
+// milliseconds; the bound is for one that stopped answering without
+// closing its connections (a hung server, a partition dropping packets).
+const storeBudget = 3 * time.Second
 
 // limitMemory keeps the heap near what hashing needs. Each argon2id hash
 // allocates its 19 MiB afresh; left alone, the garbage collector lets the

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 // middleware wraps the routes, outermost first.
 func (s *server) middleware(h http.Handler) http.Handler {
 	h = limitBody(h)
+	h = s.withTimeout(h)
 	h = s.crossOrigin(h)
 	h = securityHeaders(h)
 	h = s.logRequests(h)
@@ -89,6 +91,22 @@ var staticHeaders = [...]struct {
 	{"X-Frame-Options", []string{"DENY"}},
 	{"Referrer-Policy", []string{"no-referrer"}},
 	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+}
+
+// withTimeout gives each request's context the configured deadline.
+func (s *server) withTimeout(next http.Handler) http.Handler {
+	if s.timeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		inner := r.WithContext(ctx)
+		next.ServeHTTP(w, inner)
+		// The mux records the route on the copy it was given; middleware
+		// outside this one (metrics) reads it from r.
+		r.Pattern = inner.Pattern
+	})
 }
 
 // securityHeaders sets what every response of an API that hands out

@@ -34,6 +34,10 @@ type Config struct {
 	Now func() time.Time
 	// Metrics serves GET /metrics when set.
 	Metrics http.Handler
+	// RequestTimeout bounds each request's work (its context deadline), so
+	// a database that hangs without closing connections turns into 503s
+	// instead of requests that wait until the client gives up. 0: none.
+	RequestTimeout time.Duration
 }
 
 type server struct {
@@ -46,6 +50,7 @@ type server struct {
 	ready          func(context.Context) error
 	now            func() time.Time
 	metrics        http.Handler
+	timeout        time.Duration
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -60,6 +65,7 @@ func NewServer(cfg Config) http.Handler {
 		ready:          cfg.Ready,
 		now:            cfg.Now,
 		metrics:        cfg.Metrics,
+		timeout:        cfg.RequestTimeout,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -15,12 +15,12 @@ import (
 // Timing of a Listener. idleTimeout bounds how long the connection may be
 // silent before it is tested with a ping, and pingTimeout how long that
 // ping may take; together they bound how late a dead connection is noticed
-// (1.5 s), which is how long this node can keep trusting a cache that other
-// nodes' changes no longer reach. A failed connection is retried after
+// (750 ms), which is how long this node can keep trusting a cache that
+// other nodes' changes no longer reach: under the 1 s revocation promise. A failed connection is retried after
 // minBackoff, doubling up to maxBackoff.
 const (
-	idleTimeout    = 500 * time.Millisecond
-	pingTimeout    = time.Second
+	idleTimeout    = 250 * time.Millisecond
+	pingTimeout    = 500 * time.Millisecond
 	minBackoff     = 100 * time.Millisecond
 	maxBackoff     = 2 * time.Second
 	connectTimeout = 5 * time.Second // unless the URL sets connect_timeout

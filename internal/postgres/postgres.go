@@ -26,9 +26,9 @@
 // What a listener can miss is exactly what happened while it was not
 // connected. So a Listener reports its health: unhealthy from the moment
 // it starts until LISTEN has succeeded, and again as soon as its
-// connection fails or cannot be proven alive (no traffic for 500 ms, then
-// a SELECT 1 that does not answer within 1 s), so within about 1.5 s of the
-// database or the network going away. auth.Service.SetFeedHealthy turns
+// connection fails or cannot be proven alive (no traffic for 250 ms, then
+// a SELECT 1 that does not answer within 500 ms), so within about 750 ms of
+// the database or the network going away. auth.Service.SetFeedHealthy turns
 // that into fail-closed behaviour: while unhealthy the node reads every
 // session from the database, and it empties its cache when the feed comes
 // back, since changes made in between were not seen. LISTEN needs a real
