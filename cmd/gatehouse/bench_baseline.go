@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -26,24 +27,7 @@ func runBenchBaseline(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	ok := []byte("ok")
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(ok) }),
-		// As serve.
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(ok) })
 	fmt.Fprintf(stdout, "gatehouse bench-baseline listening on http://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
+	return serveHTTP(ctx, ln, h, slog.New(slog.DiscardHandler), 5*time.Second)
 }

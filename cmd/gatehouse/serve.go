@@ -44,8 +44,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
+	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
+	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+}
+
+// serveHTTP serves h on ln until ctx ends, then drains in-flight requests
+// for at most shutdownTimeout. The server's limits are the service's: the
+// bench's baseline server uses them too, so it is loaded the same way.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, shutdownTimeout time.Duration) error {
 	srv := &http.Server{
-		Handler:           app.handler,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
@@ -54,9 +63,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
-	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
-
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -64,8 +70,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	log.Info("shutting down", "timeout", shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
