@@ -12,10 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
 // The fault-injection tests: real nodes reach PostgreSQL or Redis through
-// a tcpProxy, which the test cuts or freezes, under load, and restores.
+// an authtest.Proxy, which the test cuts or freezes, under load, and restores.
 // What must hold
 // whatever the timing: every answer is a success, a refusal, or a 503 with
 // Retry-After (never a 500, never a hang); a token revoked before the cut
@@ -32,10 +34,10 @@ func TestFaultPostgresCut(t *testing.T) {
 	// production; each request comes from a random address (the nodes
 	// trust X-Forwarded-For from loopback) so the load stays within the
 	// per-IP budgets.
-	pa, pb := startTCPProxy(t, db.target(t)), startTCPProxy(t, db.target(t))
+	pa, pb := authtest.StartProxy(t, db.target(t)), authtest.StartProxy(t, db.target(t))
 	flags := []string{"--trusted-proxies=127.0.0.1"}
-	a := startNodes(t, []string{"A"}, db.via(pa.addr), flags...)[0]
-	b := startNodes(t, []string{"B"}, db.via(pb.addr), flags...)[0]
+	a := startNodes(t, []string{"A"}, db.via(pa.Addr), flags...)[0]
+	b := startNodes(t, []string{"B"}, db.via(pb.Addr), flags...)[0]
 	nodes := []*node{a, b}
 	feeds := db.waitListeners(t, 2, nil, 10*time.Second)
 
@@ -132,9 +134,9 @@ func TestFaultPostgresCut(t *testing.T) {
 func TestFaultPostgresFreeze(t *testing.T) {
 	serverURL := requireCluster(t)
 	db := newTestDB(t, serverURL)
-	pb := startTCPProxy(t, db.target(t))
+	pb := authtest.StartProxy(t, db.target(t))
 	a := startNodes(t, []string{"A"}, db.url)[0]
-	b := startNodes(t, []string{"B"}, db.via(pb.addr))[0]
+	b := startNodes(t, []string{"B"}, db.via(pb.Addr))[0]
 	feeds := db.waitListeners(t, 2, nil, 10*time.Second)
 
 	email := randomEmail("freeze")
@@ -214,9 +216,9 @@ func TestFaultPostgresFreeze(t *testing.T) {
 func TestFaultRedisCut(t *testing.T) {
 	serverURL := requireCluster(t)
 	redisURL, redisAddr := redisDB(t, 8)
-	proxy := startTCPProxy(t, redisAddr)
+	proxy := authtest.StartProxy(t, redisAddr)
 	viaProxy, _ := url.Parse(redisURL)
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr
 	db := newTestDB(t, serverURL)
 	nodes := startNodes(t, []string{"A", "B"}, db.url, "--redis", viaProxy.String())
 	a, b := nodes[0], nodes[1]

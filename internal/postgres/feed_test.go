@@ -289,15 +289,15 @@ func TestListener_HungServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host)
-	u.Host = p.addr
+	p := authtest.StartProxy(t, u.Host)
+	u.Host = p.Addr
 	f := startListener(t, u.String())
 
-	p.freeze()
+	p.Freeze()
 	// idleTimeout + pingTimeout, plus slack for a loaded machine.
 	took := f.wantHealth(t, false, idleTimeout+pingTimeout+time.Second)
 	t.Logf("onHealth(false) %v after the connection froze", took)
-	p.thaw()
+	p.Thaw()
 	f.wantHealth(t, true, 5*time.Second)
 	sendNotify(t, notifyConn(t, dbURL), "after-thaw 1 0")
 	f.wantChanges(t, "after reconnecting", change{"after-thaw", 1, false})
