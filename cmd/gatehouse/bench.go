@@ -279,7 +279,7 @@ type fixtures struct {
 	refresh []string           // each worker's refresh token, advanced as it chains
 	signOut map[int][]string   // access tokens to sign out, per concurrency level
 	next    map[int]*atomic.Int64
-	regSeq  []int64 // register: per-worker counters for unique emails
+	regSeq  atomic.Int64 // register: a counter for unique emails
 }
 
 // run measures everything selected and reports it: prepare the target,

@@ -32,8 +32,7 @@ func (b *bench) doer(sc string, c int) func(context.Context, int) error {
 		}
 	case "register":
 		return func(ctx context.Context, w int) error {
-			fx.regSeq[w]++
-			return b.register(ctx, fmt.Sprintf("r%s-%d-%d@bench.example.com", b.runID, w, fx.regSeq[w]), nil)
+			return b.register(ctx, fmt.Sprintf("r%s-%d@bench.example.com", b.runID, fx.regSeq.Add(1)), nil)
 		}
 	case "sign_in":
 		return func(ctx context.Context, w int) error { return b.signIn(ctx, rand.IntN(fx.users)+1, nil) }

@@ -274,7 +274,6 @@ func (b *bench) hand(grants []grantBody) {
 		}
 		b.fx.next[c] = new(atomic.Int64)
 	}
-	b.fx.regSeq = make([]int64, slices.Max(b.cfg.levels))
 }
 
 // parallel runs fn for 0..total-1 on workers goroutines, stopping at the

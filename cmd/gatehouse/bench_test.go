@@ -194,3 +194,23 @@ func TestServerEnvDropsGatehouseSettings(t *testing.T) {
 		t.Error("serverEnv() drops GATEHOUSE_TEST_SOMETHING, which the tests need")
 	}
 }
+
+// TestBenchRegisterAlone: a scenario that needs no prepared sessions runs
+// on its own, across several concurrency levels, with unique emails.
+func TestBenchRegisterAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	t.Setenv(childEnv, "1") // inherited by the children, not read by this process
+	var stdout, stderr lockedBuffer
+	err := run(t.Context(), []string{"bench", "--scenarios", "register", "--concurrency", "1,2",
+		"--duration", "200ms", "--warmup", "50ms"}, noEnv, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("run(bench --scenarios register): %v\nstderr:\n%s", err, stderr.String())
+	}
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 7 && f[0] == "register" && f[7] != "0" {
+			t.Errorf("register cell with errors (duplicate emails?): %s", line)
+		}
+	}
+}

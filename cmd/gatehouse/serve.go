@@ -120,7 +120,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	queue := cfg.HashQueue
 	if queue == 0 {
-		queue = 16 * slots
+		queue = 32 * slots
 	}
 	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
 	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{

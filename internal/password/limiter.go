@@ -48,10 +48,12 @@ func NewLimiter(slots int, maxWait time.Duration, opts ...LimiterOption) *Limite
 	return l
 }
 
-// DefaultSlots returns 2 × GOMAXPROCS: hashing is CPU-bound, and a little
-// over one per core keeps every core busy while one hash finishes and the
-// next starts, without letting memory grow with the number of requests.
-func DefaultSlots() int { return 2 * runtime.GOMAXPROCS(0) }
+// DefaultSlots returns GOMAXPROCS: one hash per core. Hashing is
+// CPU-bound and each argon2id hash sweeps 19 MiB, so more hashes than cores
+// only compete for the caches: on the 2-core reference machine 2 slots
+// sign in ~10% more users per second than 4, with half the memory
+// (docs/benchmarks.md).
+func DefaultSlots() int { return runtime.GOMAXPROCS(0) }
 
 // Acquire takes a slot, waiting until one is free, ctx is done (ctx.Err()),
 // or the limiter's maximum wait has passed (ErrBusy). waited is how long it

@@ -3,6 +3,7 @@ package password_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -222,8 +223,8 @@ func TestNewLimiterRejectsNoSlots(t *testing.T) {
 
 func TestDefaultSlots(t *testing.T) {
 	t.Parallel()
-	if n := password.DefaultSlots(); n < 2 || n%2 != 0 {
-		t.Errorf("DefaultSlots() = %d, want an even number >= 2", n)
+	if n, want := password.DefaultSlots(), runtime.GOMAXPROCS(0); n != want {
+		t.Errorf("DefaultSlots() = %d, want GOMAXPROCS = %d", n, want)
 	}
 }
 
