@@ -58,6 +58,11 @@ func runUsersImport(ctx context.Context, args []string, getenv func(string) stri
 	p := newProgress(stderr, size)
 	rep, err := a.svc.ImportUsers(ctx, in, auth.ImportOptions{Format: f, Progress: p.update})
 	p.clear()
+	if rep != nil && rep.Rows() > 0 {
+		if aerr := analyze(ctx, a.store); aerr != nil {
+			fmt.Fprintf(stderr, "gatehouse: users import: updating statistics: %v\n", aerr)
+		}
+	}
 	if name == "-" {
 		name = "standard input"
 	}

@@ -307,3 +307,13 @@ const (
 	notifyRotated = `pg_notify('` + notifyChannel + `', id || ' ' || generation || ' 0')`
 	notifyRevoked = `pg_notify('` + notifyChannel + `', id || ' ' || generation || ' 1')`
 )
+
+// Analyze refreshes the planner's statistics of the tables that bulk loads
+// fill (ImportUsers, ImportSessions): until autovacuum gets to them, stale
+// statistics make the session-cap query scan every live session.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `ANALYZE users, sessions`); err != nil {
+		return fmt.Errorf("postgres: analyze: %w", err)
+	}
+	return nil
+}

@@ -318,3 +318,11 @@ func (c timeCol) Scan(v any) error {
 	}
 	return nil
 }
+
+// Analyze refreshes the query planner's statistics after a bulk load.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.writer.ExecContext(ctx, `ANALYZE`); err != nil {
+		return fmt.Errorf("sqlite: analyze: %w", err)
+	}
+	return nil
+}
