@@ -48,11 +48,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,6 +58,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/migration"
 )
 
 //go:embed migrations/*.sql
@@ -145,7 +143,7 @@ func (s *Store) Close() error {
 // Ready reports whether the database answers and carries every migration
 // this binary knows.
 func (s *Store) Ready(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		return fmt.Errorf("postgres: ready: %w", err)
 	}
@@ -154,50 +152,16 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("postgres: ready: %w", err)
 	}
-	if want := ms[len(ms)-1].version; version < want {
+	if want := ms[len(ms)-1].Version; version < want {
 		return fmt.Errorf("postgres: ready: schema at version %d, want %d", version, want)
 	}
 	return nil
 }
 
-// migration is one embedded file, migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations returns the embedded migrations ordered by version.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(prefix)
-		if !ok || err != nil || version <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: version, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	if len(ms) == 0 {
-		return nil, errors.New("no migrations embedded")
-	}
-	return ms, nil
-}
+// embeddedMigrations are the embedded migrations, read once.
+var embeddedMigrations = sync.OnceValues(func() ([]migration.File, error) {
+	return migration.Load(migrationFiles, "migrations")
+})
 
 // Migrate applies the embedded migrations that the database lacks, all in
 // one transaction together with their schema_migrations rows: PostgreSQL's
@@ -213,7 +177,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.Ready(ctx) == nil {
 		return nil
 	}
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -238,17 +202,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
-			if slices.Contains(applied, m.version) {
+			if slices.Contains(applied, m.Version) {
 				continue
 			}
 			// No arguments: pgx sends it with the simple protocol, which
 			// takes several statements at once.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err = tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			if err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
 		return nil

@@ -58,7 +58,7 @@ func TestOpen_ConcurrentMigrate(t *testing.T) {
 		}
 		defer stores[i].Close()
 	}
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		t.Fatal(err)
 	}

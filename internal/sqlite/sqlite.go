@@ -21,18 +21,17 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"path"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/migration"
 )
 
 // readerConns is the size of the read pool. Reads are short primary-key or
@@ -158,7 +157,7 @@ func (s *Store) Close() error {
 // this binary knows. It asks a reader, so a long write does not make the
 // server look unready.
 func (s *Store) Ready(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		return fmt.Errorf("sqlite: ready: %w", err)
 	}
@@ -167,50 +166,16 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: ready: %w", err)
 	}
-	if want := ms[len(ms)-1].version; version < want {
+	if want := ms[len(ms)-1].Version; version < want {
 		return fmt.Errorf("sqlite: ready: schema at version %d, want %d", version, want)
 	}
 	return nil
 }
 
-// migration is one embedded file, migrations/NNNN_name.sql.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations returns the embedded migrations ordered by version.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	for _, name := range names {
-		base := path.Base(name)
-		prefix, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(prefix)
-		if !ok || err != nil || version <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number and '_'", base)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: version, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", ms[i-1].name, ms[i].name, ms[i].version)
-		}
-	}
-	if len(ms) == 0 {
-		return nil, errors.New("no migrations embedded")
-	}
-	return ms, nil
-}
+// embeddedMigrations are the embedded migrations, read once.
+var embeddedMigrations = sync.OnceValues(func() ([]migration.File, error) {
+	return migration.Load(migrationFiles, "migrations")
+})
 
 // Migrate applies the embedded migrations that the database lacks, each in
 // its own transaction together with its schema_migrations row, so a crash
@@ -218,7 +183,7 @@ func loadMigrations() ([]migration, error) {
 // again, or from two processes at once, is harmless: the check for a
 // version happens inside the IMMEDIATE transaction that applies it.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -232,24 +197,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	for _, m := range ms {
 		if err := s.migrate(ctx, m); err != nil {
-			return fmt.Errorf("sqlite: migrate %s: %w", m.name, err)
+			return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil
 }
 
-func (s *Store) migrate(ctx context.Context, m migration) error {
+func (s *Store) migrate(ctx context.Context, m migration.File) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var applied bool
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version).Scan(&applied)
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.Version).Scan(&applied)
 		if err != nil || applied {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixMicro())
+			m.Version, m.Name, time.Now().UnixMicro())
 		return err
 	})
 }

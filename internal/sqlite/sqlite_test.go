@@ -149,7 +149,7 @@ func TestOpen_Reopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
 	}
-	ms, err := loadMigrations()
+	ms, err := embeddedMigrations()
 	if err != nil {
 		t.Fatal(err)
 	}
