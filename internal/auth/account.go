@@ -12,6 +12,8 @@ func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
 	if e, ok := s.cache.get(p.SessionID); ok && e.email != "" {
 		return &User{ID: p.UserID, Email: e.email, CreatedAt: e.userCreatedAt}, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	u, err := s.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		return nil, notAuthorized(err)

@@ -16,7 +16,6 @@ import (
 // middleware wraps the routes, outermost first.
 func (s *server) middleware(h http.Handler) http.Handler {
 	h = limitBody(h)
-	h = s.withTimeout(h)
 	h = s.crossOrigin(h)
 	h = securityHeaders(h)
 	h = s.logRequests(h)
@@ -93,19 +92,17 @@ var staticHeaders = [...]struct {
 	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
 }
 
-// withTimeout gives each request's context the configured deadline.
-func (s *server) withTimeout(next http.Handler) http.Handler {
+// bounded gives the request's context the configured deadline, so a
+// database that hangs without closing connections turns into a 503 rather
+// than a request that waits until the client gives up.
+func (s *server) bounded(next http.Handler) http.Handler {
 	if s.timeout <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 		defer cancel()
-		inner := r.WithContext(ctx)
-		next.ServeHTTP(w, inner)
-		// The mux records the route on the copy it was given; middleware
-		// outside this one (metrics) reads it from r.
-		r.Pattern = inner.Pattern
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -6,30 +6,32 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// routes is the whole API on one page.
+// routes is the whole API on one page. bounded marks the endpoints that
+// wait on the database (or a hash slot) and so carry the request deadline;
+// /verify and /me are answered from the session cache, and the database
+// read of a cache miss has a timeout of its own.
 func (s *server) register(mux *http.ServeMux) {
-
 	// The seed's endpoints (jwt_sessions-compatible).
-	mux.Handle("POST /v1/auth", s.handleRegister())
-	mux.Handle("POST /v1/auth/sign_in", s.handleSignIn())
-	mux.Handle("DELETE /v1/auth/sign_out", s.authenticated(s.handleSignOut))
+	mux.Handle("POST /v1/auth", s.bounded(s.handleRegister()))
+	mux.Handle("POST /v1/auth/sign_in", s.bounded(s.handleSignIn()))
+	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.authenticated(s.handleSignOut)))
 
 	// Tokens and the current user.
-	mux.Handle("POST /v1/auth/refresh", s.handleRefresh())
+	mux.Handle("POST /v1/auth/refresh", s.bounded(s.handleRefresh()))
 	mux.Handle("GET /v1/auth/me", s.authenticated(s.handleMe))
 
 	// Session management.
-	mux.Handle("GET /v1/auth/sessions", s.authenticated(s.handleListSessions))
-	mux.Handle("DELETE /v1/auth/sessions", s.authenticated(s.handleRevokeSessions))
-	mux.Handle("DELETE /v1/auth/sessions/{id}", s.authenticated(s.handleRevokeSession))
-	mux.Handle("PUT /v1/auth/password", s.authenticated(s.handleChangePassword))
+	mux.Handle("GET /v1/auth/sessions", s.bounded(s.authenticated(s.handleListSessions)))
+	mux.Handle("DELETE /v1/auth/sessions", s.bounded(s.authenticated(s.handleRevokeSessions)))
+	mux.Handle("DELETE /v1/auth/sessions/{id}", s.bounded(s.authenticated(s.handleRevokeSession)))
+	mux.Handle("PUT /v1/auth/password", s.bounded(s.authenticated(s.handleChangePassword)))
 
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
-	mux.Handle("GET /readyz", s.handleReadyz())
+	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,21 @@ type Metrics struct {
 	revocations *prometheus.CounterVec
 	hashWait    prometheus.Histogram
 	gatherer    prometheus.Gatherer
+
+	// series caches the labelled request series: resolving label values
+	// hashes them on every call, a cost the hot path need not pay twice.
+	mu     sync.RWMutex
+	series map[seriesKey]requestSeries
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // Sources are the live values read at scrape time.
@@ -75,6 +91,7 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 			Buckets: []float64{.0001, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
 		}),
 		gatherer: reg,
+		series:   make(map[seriesKey]requestSeries),
 	}
 	reg.MustRegister(m.requests, m.duration, m.signIns, m.events, m.rateLimited, m.reuse, m.revocations, m.hashWait,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
@@ -146,9 +163,41 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		s := m.seriesFor(seriesKey{route, methodLabel(r.Method), rec.status})
+		s.count.Inc()
+		s.duration.Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel keeps clients from minting label values: any method
+// outside the standard ones is "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodDelete, http.MethodOptions, http.MethodPatch:
+		return m
+	}
+	return "other"
+}
+
+// seriesFor returns the cached series of k. The key space is bounded:
+// routes are patterns, methods the mux accepted (or "unmatched" ones), and
+// statuses the handful the API writes.
+func (m *Metrics) seriesFor(k seriesKey) requestSeries {
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = requestSeries{
+		count:    m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		duration: m.duration.WithLabelValues(k.route),
+	}
+	m.mu.Lock()
+	m.series[k] = s
+	m.mu.Unlock()
+	return s
 }
 
 type statusWriter struct {

@@ -1,0 +1,49 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestMiddlewareLabelsByRoutePattern(t *testing.T) {
+	m := New(prometheus.NewRegistry(), Sources{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/auth/sessions/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
+	h := m.Middleware(mux)
+	for _, req := range []struct{ method, path string }{
+		{"GET", "/v1/auth/sessions/a"},
+		{"GET", "/v1/auth/sessions/b"}, // same route: one series, not one per id
+		{"BREW", "/coffee"},            // a made-up method must not become a label value
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
+	}
+	tests := []struct {
+		route, method, status string
+		want                  float64
+	}{
+		{"GET /v1/auth/sessions/{id}", "GET", "404", 2},
+		{"unmatched", "other", "404", 1},
+	}
+	for _, tt := range tests {
+		if got := testutil.ToFloat64(m.requests.WithLabelValues(tt.route, tt.method, tt.status)); got != tt.want {
+			t.Errorf("requests{%s, %s, %s} = %v, want %v", tt.route, tt.method, tt.status, got, tt.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.requests); n != 2 {
+		t.Errorf("request series: got %d, want 2", n)
+	}
+}
+
+func TestHandlerServesRuntimeMetrics(t *testing.T) {
+	m := New(prometheus.NewRegistry(), Sources{})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Error("GET /metrics lacks the Go runtime collector")
+	}
+}
