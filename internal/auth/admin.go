@@ -7,14 +7,6 @@ import (
 	"time"
 )
 
-// Audit events of administration (the command line). They sit next to the
-// others in spirit; see event.go.
-const (
-	EventUserCreated     EventType = "user_created"
-	EventAccountUnlocked EventType = "account_unlocked"
-	EventUserDeleted     EventType = "user_deleted"
-)
-
 // FindUser returns the user that ref names: a numeric id or an email
 // address (an email can never be all digits). ErrNotFound if none.
 func (s *Service) FindUser(ctx context.Context, ref string) (*User, error) {

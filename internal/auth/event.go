@@ -16,6 +16,11 @@ const (
 	EventPasswordChanged EventType = "password_changed"
 	EventRateLimited     EventType = "rate_limited"
 	EventAccountLocked   EventType = "account_locked"
+
+	// Administration (the command line).
+	EventUserCreated     EventType = "user_created"
+	EventAccountUnlocked EventType = "account_unlocked"
+	EventUserDeleted     EventType = "user_deleted"
 )
 
 // Event is one entry of the audit trail. It never carries a secret.
