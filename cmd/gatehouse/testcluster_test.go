@@ -72,36 +72,12 @@ type testDB struct {
 
 func newTestDB(t *testing.T, serverURL string) *testDB {
 	t.Helper()
-	u, err := url.Parse(serverURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s = %q: want a postgres:// URL", postgresURLEnv, serverURL)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	name := "gh_test_" + hex.EncodeToString(b[:]) // a safe identifier as is
-	db := &testDB{admin: serverURL, name: name}
-	db.exec(t, "CREATE DATABASE "+name)
-	t.Cleanup(func() { db.exec(t, "DROP DATABASE "+name+" WITH (FORCE)") })
-	u.Path = "/" + name
-	db.url = u.String()
-	return db
-}
-
-// exec runs one statement on a connection of its own to the server's
-// database: CREATE and DROP DATABASE cannot run from the database they name.
-func (db *testDB) exec(t *testing.T, sql string) {
-	t.Helper()
-	// Not t.Context(): it is already canceled when cleanups run.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, db.admin)
+	dbURL := authtest.PostgresDatabase(t)
+	u, err := url.Parse(dbURL)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", postgresURLEnv, err)
+		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	return &testDB{admin: serverURL, url: dbURL, name: strings.TrimPrefix(u.Path, "/")}
 }
 
 // via returns the database's URL with its host:port replaced by addr (a
