@@ -123,13 +123,15 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		queue = 32 * slots
 	}
 	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
+	var svc *auth.Service // built below; scrapes come after it is
 	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
 		HashInFlight: hashSlots.InFlight,
 		HashWaiting:  hashSlots.Waiting,
+		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
 	})
 	audit := auditLog(log)
-	svc, err := auth.NewService(auth.Config{
+	svc, err = auth.NewService(auth.Config{
 		Counter:           counter,
 		Store:             store,
 		Key:               key,

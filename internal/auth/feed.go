@@ -29,6 +29,10 @@ func (s *Service) SetFeedHealthy(healthy bool) {
 	s.cacheTrusted.Store(healthy)
 }
 
+// FeedHealthy reports whether this node currently trusts its session
+// cache: its change feed is connected (always true without a feed).
+func (s *Service) FeedHealthy() bool { return s.cacheTrusted.Load() }
+
 // lookup returns the state of session id for authenticating a request:
 // from the cache when it can be trusted and holds a loaded entry, from the
 // store otherwise.

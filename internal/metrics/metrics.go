@@ -48,6 +48,8 @@ type requestSeries struct {
 type Sources struct {
 	HashInFlight func() int
 	HashWaiting  func() int
+	// FeedHealthy reports whether the node's change feed is connected.
+	FeedHealthy func() bool
 	// LiveSessions counts live sessions (a database query per scrape).
 	LiveSessions func(context.Context) (int64, error)
 }
@@ -104,6 +106,17 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_hash_queue_depth", Help: "Sign-ins and registrations waiting for a hash slot.",
 		}, func() float64 { return float64(src.HashWaiting()) }))
+	}
+	if src.FeedHealthy != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_change_feed_healthy",
+			Help: "1 while the node's session change feed is connected and its cache trusted; 0 while it reads every session from the database.",
+		}, func() float64 {
+			if src.FeedHealthy() {
+				return 1
+			}
+			return 0
+		}))
 	}
 	if src.LiveSessions != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
