@@ -38,6 +38,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer app.Close()
+	defer startPruner(app.store, log)()
 	limitMemory(cfg, getenv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -95,3 +95,56 @@ func startFeed(cfg *Config, store auth.Store, svc *auth.Service, log *slog.Logge
 
 // sqlitePollInterval is how often a server reads SQLite's change log.
 const sqlitePollInterval = 200 * time.Millisecond
+
+// Ended sessions are kept this long (for the session list's history and
+// for investigating an incident), then deleted by every node's pruner; the
+// work is idempotent, so several nodes pruning at once is harmless.
+const (
+	endedSessionRetention = 7 * 24 * time.Hour
+	pruneInterval         = time.Hour
+	pruneBatch            = 10_000
+)
+
+// pruneEndedSessions deletes the sessions that ended before the retention,
+// a batch at a time.
+func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger) {
+	var total int64
+	for {
+		n, err := store.DeleteEndedSessions(ctx, time.Now().Add(-endedSessionRetention), pruneBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("pruning ended sessions", "err", err)
+			}
+			break
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		log.Info("pruned ended sessions", "count", total)
+	}
+}
+
+// startPruner deletes ended sessions now and every pruneInterval, in
+// batches so no transaction holds the writer for long, and returns a
+// function that stops it.
+func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(pruneInterval)
+		defer tick.Stop()
+		for {
+			pruneEndedSessions(ctx, store, log)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

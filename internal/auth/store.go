@@ -80,4 +80,7 @@ type SessionStore interface {
 	ListSessions(ctx context.Context, userID int64, now time.Time) ([]Session, error)
 	// CountLiveSessions counts all users' sessions live at now (a metric).
 	CountLiveSessions(ctx context.Context, now time.Time) (int64, error)
+	// DeleteEndedSessions deletes up to limit sessions that expired or were
+	// revoked before before, and returns how many it deleted.
+	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -373,3 +373,39 @@ func testListSessions(t *testing.T, st auth.Store) {
 		t.Errorf("CountLiveSessions(just before now) = %d, %v; want 5, nil", n, err)
 	}
 }
+
+func testDeleteEndedSessions(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	cutoff := t0.Add(48 * time.Hour)
+	u, live := mustCreateUser(t, st, "ada@example.com")
+
+	expiredLongAgo := newSession(u.ID, t0.Add(-2*time.Hour))
+	expiredLongAgo.ExpiresAt = t0
+	mustCreateSession(t, st, expiredLongAgo)
+	revokedLongAgo := mustCreateSession(t, st, newSession(u.ID, t0.Add(time.Minute)))
+	if err := st.RevokeSession(ctx, revokedLongAgo.ID, t0.Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeSession(%q) = %v", revokedLongAgo.ID, err)
+	}
+	revokedRecently := mustCreateSession(t, st, newSession(u.ID, t0.Add(2*time.Minute)))
+	if err := st.RevokeSession(ctx, revokedRecently.ID, cutoff.Add(time.Hour)); err != nil {
+		t.Fatalf("RevokeSession(%q) = %v", revokedRecently.ID, err)
+	}
+
+	// A limit of 1 deletes one of the two, then the next call the other.
+	n1, err1 := st.DeleteEndedSessions(ctx, cutoff, 1)
+	n2, err2 := st.DeleteEndedSessions(ctx, cutoff, 10)
+	n3, err3 := st.DeleteEndedSessions(ctx, cutoff, 10)
+	if err1 != nil || err2 != nil || err3 != nil || n1 != 1 || n2 != 1 || n3 != 0 {
+		t.Fatalf("DeleteEndedSessions x3 = (%d, %v), (%d, %v), (%d, %v); want 1, 1, 0 and no errors", n1, err1, n2, err2, n3, err3)
+	}
+	for _, gone := range []string{expiredLongAgo.ID, revokedLongAgo.ID} {
+		if _, err := st.Session(ctx, gone); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("Session(%q) after pruning = %v, want ErrNotFound", gone, err)
+		}
+	}
+	for _, kept := range []string{live.ID, revokedRecently.ID} {
+		if _, err := st.Session(ctx, kept); err != nil {
+			t.Errorf("Session(%q) after pruning = %v, want it kept", kept, err)
+		}
+	}
+}

@@ -67,6 +67,7 @@ func storeTests() []storeTest {
 		{"RevokeSession", testRevokeSession},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"ListSessions", testListSessions},
+		{"DeleteEndedSessions", testDeleteEndedSessions},
 
 		{"Secret", testSecret},
 		{"Secret_Concurrent", testSecretConcurrent},

@@ -261,3 +261,23 @@ func (s *Store) CountLiveSessions(ctx context.Context, now time.Time) (int64, er
 	}
 	return n, nil
 }
+
+// DeleteEndedSessions deletes up to limit sessions that expired or were
+// revoked before before. Deleting a revoked session announces nothing on
+// the change log (migration 0003): its revocation was announced already.
+func (s *Store) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := rowsDeleted(s.writer.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions WHERE expires_at < ? OR revoked_at < ? LIMIT ?)`,
+		micros(before), micros(before), limit))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete ended sessions: %w", err)
+	}
+	return n, nil
+}
+
+func rowsDeleted(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
