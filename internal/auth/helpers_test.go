@@ -212,17 +212,3 @@ func (l *eventLog) of(typ auth.EventType) []auth.Event {
 	}
 	return out
 }
-
-// concurrently runs fn(0) … fn(n-1) at once and waits for all of them.
-func concurrently(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}

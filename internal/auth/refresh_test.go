@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/csrf"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
@@ -284,7 +285,7 @@ func TestRefresh_Concurrent(t *testing.T) {
 		cr := credentials[round%len(credentials)]
 		grants := make([]*auth.Grant, tabs)
 		errs := make([]error, tabs)
-		concurrently(tabs, func(i int) {
+		authtest.Concurrently(tabs, func(i int) {
 			grants[i], errs[i] = e.svc.Refresh(context.Background(), cr.request(g))
 		})
 		for i := range tabs {

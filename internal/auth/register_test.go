@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/csrf"
 	"github.com/gatehouse/gatehouse/internal/password"
 )
@@ -97,7 +98,7 @@ func TestRegister_ConcurrentSameEmail(t *testing.T) {
 	e := newEnv(t)
 	const n = 50
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	authtest.Concurrently(n, func(i int) {
 		_, errs[i] = e.svc.Register(context.Background(), auth.Registration{
 			Email: "ada@example.com", Password: testPassword, PasswordConfirmation: testPassword,
 		})

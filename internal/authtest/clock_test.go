@@ -28,7 +28,7 @@ func TestClock_Concurrent(t *testing.T) {
 	start := time.Date(2025, time.March, 14, 9, 26, 53, 0, time.UTC)
 	c := NewClock(start)
 	const goroutines, steps = 8, 100
-	concurrently(goroutines, func(int) {
+	Concurrently(goroutines, func(int) {
 		for range steps {
 			c.Advance(time.Millisecond)
 			_ = c.Now()

@@ -274,7 +274,7 @@ func testCounterConcurrent(t *testing.T, c auth.Counter) {
 	const goroutines, each = 4, 50
 	got := make([][]int64, goroutines)
 	errs := make([]error, goroutines)
-	concurrently(goroutines, func(i int) {
+	Concurrently(goroutines, func(i int) {
 		for range each {
 			n, _, err := c.Incr(t.Context(), "k", counterLongWindow)
 			if err != nil {

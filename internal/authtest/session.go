@@ -240,7 +240,7 @@ func testRotateSessionConcurrent(t *testing.T, st auth.Store) {
 	_, s := mustCreateUser(t, st, "ada@example.com")
 	const n = 8
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		at := t0.Add(time.Duration(i+1) * time.Second)
 		_, errs[i] = st.RotateSession(ctx, s.ID, s.Generation, at, at.Add(15*time.Minute))
 	})

@@ -188,9 +188,9 @@ func sorted(ids []string) []string {
 	return out
 }
 
-// concurrently calls fn(0) … fn(n-1) in n goroutines released together, and
-// waits for all of them.
-func concurrently(n int, fn func(i int)) {
+// Concurrently calls fn(0) … fn(n-1) in n goroutines released together,
+// and waits for all of them: the start of every race test.
+func Concurrently(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
@@ -233,7 +233,7 @@ func testSecretConcurrent(t *testing.T, st auth.Store) {
 	const n = 8
 	got := make([][]byte, n)
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		got[i], errs[i] = st.Secret(ctx, "jwt", func() []byte { return fmt.Appendf(nil, "value %d", i) })
 	})
 	for i := range n {

@@ -107,7 +107,7 @@ func testCreateUserConcurrentSameEmail(t *testing.T, st auth.Store) {
 	const n = 50
 	sessions := make([]*auth.Session, n)
 	errs := make([]error, n)
-	concurrently(n, func(i int) {
+	Concurrently(n, func(i int) {
 		sessions[i] = newSession(0, t0)
 		errs[i] = st.CreateUser(ctx, newUser("race@example.com"), sessions[i])
 	})
