@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,9 +74,7 @@ func printSessionsJSON(w io.Writer, list []auth.Session) error {
 		out[i] = sessionJSON{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
 			ExpiresAt: s.ExpiresAt, IP: s.IP, UserAgent: s.UserAgent}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(w, out)
 }
 
 func printSessionsTable(w io.Writer, list []auth.Session) error {

@@ -165,9 +165,7 @@ func printUsersJSON(w io.Writer, users []auth.User) error {
 			out[i].LockedAt = &users[i].LockedAt
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return printJSON(w, out)
 }
 
 func printUsersTable(w io.Writer, users []auth.User) error {
@@ -393,4 +391,12 @@ func adminError(cmd string, err error) error {
 		return fmt.Errorf("%s: %s", cmd, e.Message)
 	}
 	return fmt.Errorf("%s: %w", cmd, err)
+}
+
+// printJSON writes v as indented JSON: the --json output of the admin
+// commands, meant for jq and for people alike.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
