@@ -38,6 +38,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer app.Close()
+	// A serving node follows other processes' session changes and prunes
+	// ended sessions; the one-shot admin commands need neither.
+	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
 	limitMemory(cfg, getenv)
 
@@ -149,8 +152,6 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
-	stopFeed := startFeed(cfg, store, svc, log)
-	a.closers = append(a.closers, func() error { stopFeed(); return nil })
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
 		Logger:           log,
