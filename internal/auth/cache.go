@@ -92,15 +92,6 @@ func (c *sessionCache) evictLocked() {
 	}
 }
 
-// forget drops ids so their next use reloads them from the store.
-func (c *sessionCache) forget(ids ...string) {
-	c.mu.Lock()
-	for _, id := range ids {
-		delete(c.m, id)
-	}
-	c.mu.Unlock()
-}
-
 // reset drops everything: used when this node can no longer be sure it has
 // seen every change (a lost invalidation feed).
 func (c *sessionCache) reset() {
