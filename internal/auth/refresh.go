@@ -37,7 +37,7 @@ type presented struct {
 // tokens); anything older is reuse of a stolen or leaked token, and the
 // whole session is revoked.
 func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error) {
-	if err := s.limits.allowIP(ctx, "refresh", r.Client.IP); err != nil {
+	if err := s.limits.allowIP(ctx, "refresh", r.Client.limitAddr()); err != nil {
 		s.onEvent(Event{Type: EventRateLimited, IP: r.Client.IP, Reason: "refresh"})
 		return nil, err
 	}

@@ -17,7 +17,7 @@ type Registration struct {
 // *Error with code validation_failed and Rails-style details; nothing is
 // created on any failure.
 func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) {
-	if err := s.limits.allowIP(ctx, "register", r.Client.IP); err != nil {
+	if err := s.limits.allowIP(ctx, "register", r.Client.limitAddr()); err != nil {
 		s.onEvent(Event{Type: EventRateLimited, IP: r.Client.IP, Reason: "register"})
 		return nil, err
 	}

@@ -71,4 +71,17 @@ type SessionInfo struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Network is the address as an attacker holds it, which rate limits
+	// and back-off key on: an IPv6 client controls a whole /64, so
+	// counting its single addresses would hand it 2^64 budgets. Empty
+	// means IP.
+	Network string
+}
+
+// limitAddr is the key of the client's per-address budgets.
+func (c Client) limitAddr() string {
+	if c.Network != "" {
+		return c.Network
+	}
+	return c.IP
 }

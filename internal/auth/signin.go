@@ -18,7 +18,7 @@ type Credentials struct {
 // answer nor its timing tells whether an account exists.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	email := NormalizeEmail(c.Email)
-	if err := s.limitSignIn(ctx, email, c.Client.IP); err != nil {
+	if err := s.limitSignIn(ctx, email, c.Client.limitAddr()); err != nil {
 		return nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -62,7 +62,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	case u.Locked():
 		return nil, s.signInFailed(ctx, email, u, c.Client, "locked")
 	}
-	if err := s.limits.signInSucceeded(ctx, email, c.Client.IP); err != nil {
+	if err := s.limits.signInSucceeded(ctx, email, c.Client.limitAddr()); err != nil {
 		return nil, err
 	}
 
@@ -107,7 +107,7 @@ func (s *Service) signInFailed(ctx context.Context, email string, u *User, c Cli
 		userID = u.ID
 	}
 	s.onEvent(Event{Type: EventSignInFailed, UserID: userID, IP: c.IP, Reason: reason})
-	lock, err := s.limits.signInFailed(ctx, email, c.IP)
+	lock, err := s.limits.signInFailed(ctx, email, c.limitAddr())
 	if err != nil {
 		return err
 	}
