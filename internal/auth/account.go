@@ -137,6 +137,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 // a lost race), for changes that must re-key the current session.
 func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time) (*Grant, error) {
 	for range 3 {
+		epoch := s.cache.currentEpoch()
 		sess, err := s.store.Session(ctx, id)
 		if err != nil {
 			return nil, notAuthorized(err)
@@ -151,7 +152,7 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		return s.grant(next, u)
+		return s.grant(next, u, epoch)
 	}
 	return nil, unavailable(errors.New("auth: rotation kept losing the race"))
 }

@@ -50,6 +50,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	now := s.clock()
 	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	sess := s.newSession(0, r.Client, now)
+	epoch := s.cache.currentEpoch()
 	if err := s.store.CreateUser(ctx, u, sess); err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return nil, ErrEmailTaken
@@ -57,5 +58,5 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 		return nil, unavailable(err)
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }

@@ -73,6 +73,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		}
 	}
 	sess := s.newSession(u.ID, c.Client, now)
+	epoch := s.cache.currentEpoch()
 	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
 	if err != nil {
 		return nil, unavailable(err)
@@ -82,7 +83,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.Client.IP, Reason: "session_cap"})
 	}
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }
 
 // limitSignIn applies the per-IP budget and the per-account back-off

@@ -140,6 +140,16 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Now reads the database server's clock: clock_timestamp(), the time of
+// the call, not now(), which is the start of the transaction.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: now: %w", err)
+	}
+	return t.UTC(), nil
+}
+
 // Ready reports whether the database answers and carries every migration
 // this binary knows.
 func (s *Store) Ready(ctx context.Context) error {

@@ -153,6 +153,20 @@ func (s *Store) Close() error {
 	return errors.Join(append(errs, s.writer.Close())...)
 }
 
+// Now reads the clock of the host the database file lives on, which every
+// process sharing the file shares (millisecond precision).
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var text string
+	if err := s.reader.QueryRowContext(ctx, `SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).Scan(&text); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: now: %w", err)
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000Z", text)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: now: %w", err)
+	}
+	return t, nil
+}
+
 // Ready reports whether the database answers and carries every migration
 // this binary knows. It asks a reader, so a long write does not make the
 // server look unready.
