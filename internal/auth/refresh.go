@@ -64,7 +64,11 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		}
 		switch {
 		case gen == sess.Generation:
-			next, err := s.store.RotateSession(ctx, sess.ID, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+			var next *Session
+			err := commit(ctx, func(ctx context.Context) (err error) {
+				next, err = s.store.RotateSession(ctx, sess.ID, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+				return err
+			})
 			if errors.Is(err, ErrConflict) {
 				continue
 			}
@@ -148,7 +152,8 @@ func (s *Service) grantFor(ctx context.Context, sess *Session, epoch uint64) (*G
 
 // reuseDetected revokes the session a stale credential belongs to.
 func (s *Service) reuseDetected(ctx context.Context, sess *Session, c Client, now time.Time) error {
-	if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
+	err := commit(ctx, func(ctx context.Context) error { return s.store.RevokeSession(ctx, sess.ID, now) })
+	if err != nil {
 		return unavailable(err)
 	}
 	s.revoked(sess.ID)

@@ -51,7 +51,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	sess := s.newSession(0, r.Client, now)
 	epoch := s.cache.currentEpoch()
-	if err := s.store.CreateUser(ctx, u, sess); err != nil {
+	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })
+	if err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return nil, ErrEmailTaken
 		}

@@ -68,13 +68,18 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 	now := s.clock()
 	if rehash != "" {
-		if err := s.store.SetPasswordHash(ctx, u.ID, rehash, now); err != nil {
+		err := commit(ctx, func(ctx context.Context) error { return s.store.SetPasswordHash(ctx, u.ID, rehash, now) })
+		if err != nil {
 			return nil, unavailable(err)
 		}
 	}
 	sess := s.newSession(u.ID, c.Client, now)
 	epoch := s.cache.currentEpoch()
-	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
+	var evicted []string
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
+		return err
+	})
 	if err != nil {
 		return nil, unavailable(err)
 	}

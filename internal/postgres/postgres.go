@@ -8,9 +8,11 @@
 // operation ("postgres: rotate session ...: ..."); the only auth errors a
 // method returns are the sentinels its contract names (auth.ErrNotFound,
 // auth.ErrEmailTaken, auth.ErrConflict), recognized by SQLSTATE and
-// constraint name, never by message text. Everything else, in particular a
-// lost or refused connection, stays a plain wrapped error, which the
-// service reports as a temporary failure (503).
+// constraint name, never by message text, and auth.ErrOutcomeUnknown for a
+// write whose connection failed after it may have reached the server
+// (writeError). Everything else, in particular a refused connection, stays
+// a plain wrapped error, which the service reports as a temporary failure
+// (503).
 //
 // # Change feed
 //
@@ -231,6 +233,40 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
+}
+
+// writeError wraps the error of a write with its operation. When the
+// connection failed after the statement (or its COMMIT) may have reached
+// the server, the write may have committed, and only the database knows:
+// that is auth.ErrOutcomeUnknown, not a plain failure the client could
+// safely retry blindly.
+func writeError(op string, err error) error {
+	if outcomeUnknown(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, auth.ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// outcomeUnknown reports whether a write that failed with err may have
+// committed. Known outcomes: an answer from the server (a PgError, or the
+// store's own auth errors), a failure pgconn knows happened before anything
+// was sent (SafeToRetry), a failure to connect, and a context that ended
+// while waiting for a pooled connection. Anything else is a connection that
+// broke mid-conversation (EOF, reset, a timeout while reading the answer).
+func outcomeUnknown(err error) bool {
+	var (
+		pgErr   *pgconn.PgError
+		connErr *pgconn.ConnectError
+		authErr *auth.Error
+		sent    interface{ SafeToRetry() bool }
+	)
+	switch {
+	case errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &authErr), errors.Is(err, auth.ErrConflict):
+		return false
+	case errors.As(err, &sent):
+		return !sent.SafeToRetry()
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }
 
 // SQLSTATE codes the store tells apart.

@@ -83,7 +83,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	if maxPerUser <= 0 {
 		if err := insertSession(ctx, s.pool, sess); err != nil {
-			return nil, fmt.Errorf("postgres: create session: %w", err)
+			return nil, writeError("create session", err)
 		}
 		return nil, nil
 	}
@@ -104,7 +104,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create session: %w", err)
+		return nil, writeError("create session", err)
 	}
 	return evicted, nil
 }
@@ -175,7 +175,7 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: rotate session %q: %w", id, err)
+		return nil, writeError(fmt.Sprintf("rotate session %q", id), err)
 	}
 	return &sess, nil
 }
@@ -198,7 +198,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 		err = auth.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: revoke session %q: %w", id, err)
+		return writeError(fmt.Sprintf("revoke session %q", id), err)
 	}
 	return nil
 }
@@ -231,7 +231,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except str
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: revoke sessions of user %d: %w", userID, err)
+		return nil, writeError(fmt.Sprintf("revoke sessions of user %d", userID), err)
 	}
 	return ids, nil
 }
