@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	defer startClockSync(app.svc, log)()
 	limitMemory(cfg, getenv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -50,15 +52,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
-	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownDrain, cfg.ShutdownTimeout)
 }
 
-// serveHTTP serves h on ln until ctx ends, then drains in-flight requests
-// for at most shutdownTimeout. The server's limits are the service's: the
-// bench's baseline server uses them too, so it is loaded the same way.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, shutdownTimeout time.Duration) error {
+// serveHTTP serves h on ln until ctx ends. Then for the drain period it
+// keeps accepting and answers every new request with 503 and Retry-After
+// (httpapi.RefuseWhileDraining), so load balancers and clients move on
+// while nothing is dropped; then it closes the listener, so later
+// connections are refused, and waits for in-flight requests for at most
+// shutdownTimeout. The server's limits are the service's: the bench's
+// baseline server uses them too, so it is loaded the same way.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain, shutdownTimeout time.Duration) error {
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           httpapi.RefuseWhileDraining(draining.Load, h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
@@ -74,7 +81,13 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout)
+	draining.Store(true)
+	log.Info("shutting down", "drain", drain, "timeout", shutdownTimeout)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(drain):
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -133,6 +146,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
+		DiskFree:     diskFree(store),
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
@@ -145,6 +160,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
 		PasswordMinLength: cfg.PasswordMinLength,
+		MaxClockSkew:      cfg.MaxClockSkew,
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
@@ -159,7 +175,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		CookieHostPrefix: cfg.CookieHostPrefix,
 		CORSOrigins:      cfg.CORSOrigins,
 		TrustedProxies:   cfg.TrustedProxies,
-		Ready:            store.Ready,
+		Ready:            readiness(store, svc, uint64(cfg.SQLiteMinFreeMiB)<<20),
 		Metrics:          m.Handler(),
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ type Store struct {
 	sessionStmt *sql.Stmt // on reader
 	rotateStmt  *sql.Stmt // on writer
 	revokeStmt  *sql.Stmt // on writer
+	dir         string    // the database file's folder, for FreeBytes
 }
 
 var _ auth.Store = (*Store)(nil)
@@ -76,7 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{writer: writer}
+	s := &Store{writer: writer, dir: filepath.Dir(path)}
 	// The writer connects first: it creates the file and switches it to WAL
 	// (a persistent setting) before any query_only reader connects.
 	if err := s.Migrate(ctx); err != nil {
