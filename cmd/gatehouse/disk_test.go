@@ -99,4 +99,3 @@ func TestDiskFullRecovers(t *testing.T) {
 	after := must(t, "register after space was freed", n.register(randomEmail("freed")), http.StatusCreated)
 	must(t, "verify after space was freed", n.verify(after.str("access")), http.StatusOK)
 }
-
