@@ -29,6 +29,12 @@ func (s *Service) SyncClock(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth: read the database clock: %w", err)
 	}
+	// The reading could have been taken anywhere in the round trip, so a
+	// slow one (a stalled connection) could misplace it by up to the whole
+	// trip: keep the last correction rather than apply a worse one.
+	if rtt := after.Sub(before); rtt > maxClockRTT {
+		return fmt.Errorf("auth: database clock read took %v, more than %v: offset not updated", rtt, maxClockRTT)
+	}
 	off := db.Sub(before.Add(after.Sub(before) / 2))
 	s.offset.Store(int64(off))
 	s.onOffset(off)
@@ -52,6 +58,9 @@ func (s *Service) ClockReady() error {
 	}
 	return nil
 }
+
+// maxClockRTT is the slowest database clock reading SyncClock trusts.
+const maxClockRTT = 250 * time.Millisecond
 
 func beyond(off, bound time.Duration) bool { return off > bound || off < -bound }
 

@@ -224,3 +224,35 @@ func TestCache_ReadAcrossReconnect(t *testing.T) {
 		})
 	}
 }
+
+// slowClockRead is a store whose clock reading takes d of the node's time.
+type slowClockRead struct {
+	auth.Store
+	clock *authtest.Clock
+	d     time.Duration
+}
+
+func (s *slowClockRead) Now(ctx context.Context) (time.Time, error) {
+	s.clock.Advance(s.d)
+	return s.Store.Now(ctx)
+}
+
+// A reading that took long could be misplaced by up to its round trip, so
+// it is refused and the last correction kept.
+func TestSyncClock_SlowReadingKeepsOffset(t *testing.T) {
+	t.Parallel()
+	clock := authtest.NewClock(time.Now().Add(-time.Minute))
+	slow := &slowClockRead{Store: backends[0].open(t), clock: clock}
+	svc := nodeOn(t, slow, clock.Now)
+	if err := svc.SyncClock(t.Context()); err != nil {
+		t.Fatalf("SyncClock(fast) = %v", err)
+	}
+	want := svc.ClockOffset()
+	slow.d = time.Second
+	if err := svc.SyncClock(t.Context()); err == nil {
+		t.Errorf("SyncClock(reading took 1s) = nil, want an error")
+	}
+	if got := svc.ClockOffset(); got != want {
+		t.Errorf("ClockOffset() after a slow reading = %v, want the last good %v", got, want)
+	}
+}
