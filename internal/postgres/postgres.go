@@ -250,23 +250,47 @@ func writeError(op string, err error) error {
 // outcomeUnknown reports whether a write that failed with err may have
 // committed. Known outcomes: an answer from the server (a PgError, or the
 // store's own auth errors), a failure pgconn knows happened before anything
-// was sent (SafeToRetry), a failure to connect, and a context that ended
-// while waiting for a pooled connection. Anything else is a connection that
-// broke mid-conversation (EOF, reset, a timeout while reading the answer).
+// was sent (SafeToRetry), a failure to connect, a context that ended while
+// waiting for a pooled connection, and any failure inside a transaction
+// before its COMMIT (notCommitted). Anything else is a connection that
+// broke mid-conversation (EOF, reset, a timeout while reading the answer)
+// of an autocommit statement or a COMMIT.
 func outcomeUnknown(err error) bool {
 	var (
 		pgErr   *pgconn.PgError
 		connErr *pgconn.ConnectError
 		authErr *auth.Error
+		before  notCommitted
 		sent    interface{ SafeToRetry() bool }
 	)
 	switch {
-	case errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &authErr), errors.Is(err, auth.ErrConflict):
+	case errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &authErr), errors.Is(err, auth.ErrConflict),
+		errors.As(err, &before):
 		return false
 	case errors.As(err, &sent):
 		return !sent.SafeToRetry()
 	}
 	return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}
+
+// notCommitted marks a failure inside a transaction: COMMIT was never
+// sent, so nothing of it was committed, however the connection broke.
+type notCommitted struct{ error }
+
+func (e notCommitted) Unwrap() error { return e.error }
+
+// inTx runs fn in a transaction and commits it. Only a failed COMMIT can
+// leave the outcome unknown; every earlier failure is notCommitted.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return notCommitted{err}
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(ctx)
+		return notCommitted{err}
+	}
+	return tx.Commit(ctx)
 }
 
 // SQLSTATE codes the store tells apart.

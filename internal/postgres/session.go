@@ -88,7 +88,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 		return nil, nil
 	}
 	var evicted []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -214,7 +214,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // session rows; they take turns instead.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
 	var ids []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// No such user: no sessions either, and nothing to lock.
 		if _, err := tx.Exec(ctx, `SELECT FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID); err != nil {
 			return err

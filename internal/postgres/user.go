@@ -124,7 +124,7 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 // auth.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id int64) ([]string, error) {
 	var live []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the user first. CreateSession locks it too (and a plain
 		// session insert takes a key-share lock through the foreign key),
 		// so no session can appear after the next statement has looked:
