@@ -24,4 +24,3 @@ func TestWriteError_OutcomeUnknown(t *testing.T) {
 		t.Errorf("writeError(ErrOutcomeUnknown) body = %s, want it to hold %s", rec.Body.String(), want)
 	}
 }
-
