@@ -171,8 +171,9 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 	protected := protect.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
-		if origin == "" || !s.corsOrigins[origin] {
+		// Browsers send every preflight with an Origin.
+		preflight := origin != "" && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+		if !s.corsOrigins[origin] {
 			if preflight {
 				s.refusePreflight(w, r, origin)
 				return
