@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	defer startCalibration(app.svc, log)()
 	limitMemory(cfg, getenv)
 
 	if cfg.MetricsAddr != "" {
@@ -58,6 +59,26 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
 	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+}
+
+// startCalibration learns, in the background, how long the slowest kind
+// of stored hash takes to verify, which every failed sign-in is then held
+// to (auth.Service.CalibrateFailures).
+func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, floor, err := svc.CalibrateFailures(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("failure pacing not calibrated from the store; it learns as sign-ins verify", "err", err)
+			}
+			return
+		}
+		log.Info("failure pacing calibrated", "hash_classes", n, "floor", floor)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // serveMetrics serves GET /metrics on --metrics-addr until stop is called.
