@@ -29,7 +29,10 @@ func (s *server) network(ip netip.Addr) string {
 	if !ip.Is6() || s.ipv6Bits >= 128 {
 		return ip.String()
 	}
-	p, _ := ip.Prefix(s.ipv6Bits) // bits validated in 32..128 at start
+	p, err := ip.Prefix(s.ipv6Bits)
+	if err != nil { // a prefix length the configuration should have refused
+		return ip.String()
+	}
 	return p.String()
 }
 
