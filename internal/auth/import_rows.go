@@ -28,10 +28,11 @@ type importRow struct {
 func (r *importRow) user(now time.Time) (User, string) {
 	idText := strings.TrimSpace(r.id)
 	id, err := strconv.ParseInt(idText, 10, 64)
+	overflow := errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(idText, "-")
 	switch {
 	case idText == "":
 		return User{}, "id is missing"
-	case err != nil && errors.Is(err, strconv.ErrRange) && idText[0] != '-', err == nil && id > MaxImportID:
+	case overflow || err == nil && id > MaxImportID:
 		return User{}, fmt.Sprintf("id %s is above %d (2^52), the largest id an import may use", quote(idText), MaxImportID)
 	case err != nil || id <= 0:
 		return User{}, fmt.Sprintf("id %s is not a positive integer", quote(idText))
