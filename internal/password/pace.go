@@ -31,7 +31,7 @@ type pace struct {
 }
 
 func (p *pace) observe(encoded string, d time.Duration) {
-	class := costClass(encoded)
+	class := CostClass(encoded)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.classes == nil {
@@ -51,10 +51,11 @@ func (p *pace) observe(encoded string, d time.Duration) {
 	p.floor = min(p.floor, maxFailureFloor)
 }
 
-// costClass names what decides a hash's verification time: bcrypt's cost,
-// argon2id's parameters ("$2b$12", "$argon2id$v=19$m=19456,t=2,p=1").
-// Anything else is one class: Verify refuses it at once.
-func costClass(encoded string) string {
+// CostClass names what decides a hash's verification time: bcrypt's cost,
+// argon2id's parameters ("$2$12", "$argon2id$m=19456,t=2,p=1"). Anything
+// else is one class: Verify refuses it at once. Calibrate's callers pick
+// one sample hash per class.
+func CostClass(encoded string) string {
 	if isBcrypt(encoded) && len(encoded) >= 6 {
 		return "$2$" + encoded[4:6]
 	}
@@ -100,7 +101,3 @@ func (h *Hasher) Calibrate(samples []string) {
 		_, _ = h.Verify(rand.Text(), s)
 	}
 }
-
-// CostClass names the class of encoded for Calibrate's callers, who pick
-// one sample hash per class.
-func CostClass(encoded string) string { return costClass(encoded) }
