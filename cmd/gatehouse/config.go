@@ -41,6 +41,9 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	ShutdownDrain     time.Duration
+	MaxClockSkew      time.Duration
+	SQLiteMinFreeMiB  int
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
@@ -76,6 +79,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", time.Second, "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 30*time.Second, "how far this node's clock may be from the database's; beyond it /readyz fails")
+	fs.IntVar(&c.SQLiteMinFreeMiB, "sqlite-min-free-mib", 64, "free space (MiB) the SQLite database's file system must keep; below it /readyz fails")
 
 	// Environment first, so explicit flags parsed afterwards win.
 	var envErr error
@@ -128,6 +134,10 @@ func (c *Config) validate() error {
 		return usagef("--refresh-grace must not be negative")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 256:
 		return usagef("--password-min-length must be between 1 and 256")
+	case c.MaxClockSkew < time.Second:
+		return usagef("--max-clock-skew must be at least 1s")
+	case c.ShutdownDrain < 0 || c.SQLiteMinFreeMiB < 0:
+		return usagef("--shutdown-drain and --sqlite-min-free-mib must not be negative")
 	case c.HashSlots < 0 || c.HashQueue < 0:
 		return usagef("--hash-slots and --hash-queue must not be negative")
 	case c.CookieHostPrefix && !c.CookieSecure:

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
 	defer startCalibration(app.svc, log)()
+	defer startClockSync(app.svc, log)()
 	limitMemory(cfg, getenv)
 
 	if cfg.MetricsAddr != "" {
@@ -58,7 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
-	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownDrain, cfg.ShutdownTimeout)
 }
 
 // startCalibration learns, in the background, how long the slowest kind
@@ -98,19 +100,24 @@ func serveMetrics(ctx context.Context, cfg *Config, h http.Handler, log *slog.Lo
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := serveHTTP(ctx, ln, mux, log, cfg.ShutdownTimeout); err != nil {
+		if err := serveHTTP(ctx, ln, mux, log, 0, cfg.ShutdownTimeout); err != nil {
 			log.Error("metrics listener failed", "err", err)
 		}
 	}()
 	return func() { cancel(); <-done }, nil
 }
 
-// serveHTTP serves h on ln until ctx ends, then drains in-flight requests
-// for at most shutdownTimeout. The server's limits are the service's: the
-// bench's baseline server uses them too, so it is loaded the same way.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, shutdownTimeout time.Duration) error {
+// serveHTTP serves h on ln until ctx ends. Then for the drain period it
+// keeps accepting and answers every new request with 503 and Retry-After
+// (httpapi.RefuseWhileDraining), so load balancers and clients move on
+// while nothing is dropped; then it closes the listener, so later
+// connections are refused, and waits for in-flight requests for at most
+// shutdownTimeout. The server's limits are the service's: the bench's
+// baseline server uses them too, so it is loaded the same way.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain, shutdownTimeout time.Duration) error {
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           httpapi.RefuseWhileDraining(draining.Load, h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
@@ -126,7 +133,13 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout)
+	draining.Store(true)
+	log.Info("shutting down", "drain", drain, "timeout", shutdownTimeout)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(drain):
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -186,6 +199,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
+		DiskFree:     diskFree(store),
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
@@ -198,6 +213,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
 		PasswordMinLength: cfg.PasswordMinLength,
+		MaxClockSkew:      cfg.MaxClockSkew,
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
@@ -215,7 +231,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		CORSHeaders:      cfg.CORSHeaders,
 		TrustedProxies:   cfg.TrustedProxies,
 		IPv6Prefix:       cfg.IPv6Prefix,
-		Ready:            store.Ready,
+		Ready:            readiness(store, svc, uint64(cfg.SQLiteMinFreeMiB)<<20),
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
 	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
