@@ -32,6 +32,7 @@ func (s *server) register(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
+	mux.Handle("GET /openapi.json", s.handleOpenAPI())
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics)
 	}
