@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args, getenv, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
 		return runBenchBaseline(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
@@ -71,13 +73,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usageText = `Usage: gatehouse [command] [flags]
 
 Commands:
-  serve     run the service (the default)
-  migrate   apply database migrations and exit
-  users     manage accounts: create, list, lock, unlock, delete, import
-  sessions  list and revoke sessions
-  bench     measure throughput and latency on this machine (loopback only)
-  version   print the version, commit and Go version (also --version)
-  help      show this text
+  serve        run the service (the default)
+  migrate      apply database migrations and exit
+  users        manage accounts: create, list, lock, unlock, delete, import
+  sessions     list and revoke sessions
+  bench        measure throughput and latency on this machine (loopback only)
+  healthcheck  exit 0 if the local server answers /healthz (for container health checks)
+  version      print the version, commit and Go version (also --version)
+  help         show this text
 
 Run 'gatehouse serve -h' for the flags; every flag also reads GATEHOUSE_<NAME>
 (for example --db and GATEHOUSE_DB). Flags win over the environment.
