@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
@@ -179,6 +180,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.Redis != "" {
+		redis.SetLogger(log)
+	}
 	counter, closeCounter, err := newCounter(ctx, cfg, store)
 	if err != nil {
 		return fail(err)
@@ -201,6 +205,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
 		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
 		DiskFree:     diskFree(store),
+		Build:        metrics.Build(readBuildInfo()),
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{

@@ -32,6 +32,7 @@ func (s *server) register(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
+	mux.Handle("GET /openapi.json", s.handleOpenAPI())
 	// No /metrics here: its counters tell unknown_email from wrong_password,
 	// so it is served only on its own listener (--metrics-addr).
 }

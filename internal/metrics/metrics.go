@@ -58,6 +58,14 @@ type Sources struct {
 	// DiskFree is the free space where the SQLite database lives; nil
 	// with PostgreSQL.
 	DiskFree func() (uint64, error)
+	// Build labels gatehouse_build_info, so dashboards can tell which
+	// release each node runs (a rollout in progress, a node left behind).
+	Build Build
+}
+
+// Build identifies the running binary.
+type Build struct {
+	Version, Commit, GoVersion string
 }
 
 // New registers Gatehouse's metrics on reg, plus the Go runtime and
@@ -103,6 +111,12 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.signIns, m.events, m.rateLimited, m.reuse, m.revocations, m.hashWait,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_build_info",
+		Help: "Always 1; the labels name the running binary's version, VCS commit and Go version.",
+	}, []string{"version", "commit", "goversion"})
+	info.WithLabelValues(src.Build.Version, src.Build.Commit, src.Build.GoVersion).Set(1)
+	reg.MustRegister(info)
 	if src.HashInFlight != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_hash_in_flight", Help: "Password hashes running now.",

@@ -83,7 +83,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// (a persistent setting) before any query_only reader connects.
 	if err := s.Migrate(ctx); err != nil {
 		writer.Close()
-		return nil, err
+		return nil, openError(path, err)
 	}
 
 	reader, err := sql.Open("sqlite", dsn(path, false))
