@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
 )
@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	defer app.followKeys(cfg.TokenAlg, log)()
 	limitMemory(cfg, getenv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -90,6 +91,7 @@ type app struct {
 	svc     *auth.Service
 	handler http.Handler
 	closers []func() error
+	keys    keyState
 }
 
 // Close stops the change feed and closes connections, last opened first.
@@ -109,8 +111,11 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	a := &app{store: store, closers: []func() error{store.Close}}
 	fail := func(err error) (*app, error) { a.Close(); return nil, err }
-	key, err := signingKey(ctx, cfg, store)
+	key, err := rootSecret(ctx, cfg, store, log)
 	if err != nil {
+		return fail(err)
+	}
+	if a.keys, err = loadKeys(ctx, cfg, store, key, log); err != nil {
 		return fail(err)
 	}
 	counter, closeCounter, err := newCounter(ctx, cfg, store)
@@ -139,6 +144,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Counter:           counter,
 		Store:             store,
 		Key:               key,
+		Tokens:            a.keys.tokens,
 		Hasher:            password.NewHasher(password.DefaultParams()),
 		HashLimiter:       hashSlots,
 		AccessTTL:         cfg.AccessTTL,
@@ -161,6 +167,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		TrustedProxies:   cfg.TrustedProxies,
 		Ready:            store.Ready,
 		Metrics:          m.Handler(),
+		JWKS:             a.keys.tokens.JWKS,
+		JWKSMaxAge:       keyring.JWKSMaxAge,
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
 	a.svc, a.handler = svc, m.Middleware(handler)
@@ -189,23 +197,6 @@ func limitMemory(cfg *Config, getenv func(string) string) {
 		debug.SetMemoryLimit(hashing + 64<<20)
 	}
 	debug.FreeOSMemory()
-}
-
-// signingKey is --secret, or else the key generated once and kept in the
-// database, so restarts and every node share it.
-func signingKey(ctx context.Context, cfg *Config, store auth.Store) ([]byte, error) {
-	if cfg.Secret != "" {
-		return []byte(cfg.Secret), nil
-	}
-	key, err := store.Secret(ctx, "jwt_signing_key", func() []byte {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return b
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load signing key: %w", err)
-	}
-	return key, nil
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {

@@ -16,9 +16,14 @@ import (
 // defaults of API.md.
 type Config struct {
 	Store Store
-	// Key signs access tokens and, domain-separated, derives the session
-	// secrets. At least 32 bytes.
-	Key          []byte
+	// Key is the root secret: domain-separated, it derives the session
+	// secrets, and it is the HS256 key "root" of the signing ring. At least
+	// 32 bytes. Rotating signing keys (Tokens) never changes it, so it
+	// signs nobody out.
+	Key []byte
+	// Tokens signs and verifies access tokens with the key ring; nil means
+	// a ring of Key alone, the seed's HS256.
+	Tokens       *token.Issuer
 	Hasher       *password.Hasher
 	HashLimiter  *password.Limiter
 	AccessTTL    time.Duration // default 1h
@@ -96,9 +101,15 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.PasswordMinLength > maxPasswordChars {
 		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
 	}
-	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, tokenLeeway)
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+	if len(cfg.Key) < token.MinKeySize {
+		return nil, fmt.Errorf("auth: root key is %d bytes, need at least %d", len(cfg.Key), token.MinKeySize)
+	}
+	tokens := cfg.Tokens
+	if tokens == nil {
+		var err error
+		if tokens, err = NewIssuer(cfg.Key, cfg.AccessTTL); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{
 		store:      cfg.Store,
@@ -122,6 +133,19 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s.cacheTrusted.Store(true)
 	return s, nil
+}
+
+// NewIssuer returns the token issuer a Service with this root key and
+// access TTL (0: the default) would build: a ring of key alone, for the
+// caller to give more keys (token.Issuer.SetKeys) and pass as
+// Config.Tokens.
+func NewIssuer(key []byte, accessTTL time.Duration) (*token.Issuer, error) {
+	withDefault(&accessTTL, time.Hour)
+	iss, err := token.NewIssuer(key, accessTTL, tokenLeeway)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return iss, nil
 }
 
 func withDefault[T comparable](v *T, def T) {

@@ -34,6 +34,10 @@ type Config struct {
 	Now func() time.Time
 	// Metrics serves GET /metrics when set.
 	Metrics http.Handler
+	// JWKS, when set, serves GET /.well-known/jwks.json: the signing
+	// ring's public keys, cacheable for JWKSMaxAge.
+	JWKS       func() []byte
+	JWKSMaxAge time.Duration
 	// RequestTimeout bounds each request's work (its context deadline), so
 	// a database that hangs without closing connections turns into 503s
 	// instead of requests that wait until the client gives up. 0: none.
@@ -50,6 +54,7 @@ type server struct {
 	ready          func(context.Context) error
 	now            func() time.Time
 	metrics        http.Handler
+	jwks           http.Handler
 	timeout        time.Duration
 }
 
@@ -78,6 +83,9 @@ func NewServer(cfg Config) http.Handler {
 	}
 	if cfg.CookieHostPrefix {
 		s.cookieName = "__Host-jwt_access"
+	}
+	if cfg.JWKS != nil {
+		s.jwks = handleJWKS(cfg.JWKS, cfg.JWKSMaxAge)
 	}
 	for _, o := range cfg.CORSOrigins {
 		s.corsOrigins[o] = true
