@@ -122,7 +122,7 @@ func TestServeEdDSAPublishesJWKS(t *testing.T) {
 	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) != 1 {
 		t.Fatalf("jwks.json = %s (%v), want one key", raw, err)
 	}
-	jws, err := jose.ParseSigned(access, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(access, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil {
 		t.Fatalf("go-jose: parse access token: %v", err)
 	}

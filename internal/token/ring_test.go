@@ -131,7 +131,7 @@ func TestAsymmetricTokensVerifyWithJWKS(t *testing.T) {
 			if len(set.Keys) != 2 {
 				t.Fatalf("JWKS has %d keys, want the 2 %s keys (never the HS256 one)", len(set.Keys), alg)
 			}
-			sig, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			sig, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatalf("go-jose: parse %s token: %v", alg, err)
 			}
