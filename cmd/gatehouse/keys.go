@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -135,10 +136,21 @@ func keyStamp(t time.Time) string {
 func runKeysAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("keys add", "", `Make a new signing key, sealed in the database under the root secret. It
 verifies on every node (and is published in the JWKS) within 10s, and signs
-once activated.`)
+once activated. --material-file imports a key kept elsewhere (a secret
+manager; or an HS256 secret shared with services that verify tokens).`)
 	alg := c.fs.String("alg", token.HS256, "HS256, EdDSA or ES256")
+	from := c.fs.String("material-file", "", "import the key from this file instead of generating one: its bytes exactly (HS256: the secret, 32 bytes or more, as services that verify HS256 tokens hold it; EdDSA: a 32-byte Ed25519 seed; ES256: a 32-byte P-256 scalar)")
 	return c.onRing(ctx, args, getenv, stdout, stderr, func(r *keyring.Ring, _ []string, _ *Config) error {
-		rec, err := r.Add(ctx, *alg, false)
+		var rec keyring.Record
+		var err error
+		if *from == "" {
+			rec, err = r.Add(ctx, *alg, false)
+		} else {
+			var material []byte
+			if material, err = readKeyMaterial(*from); err == nil {
+				rec, err = r.Import(ctx, *alg, material)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -146,6 +158,15 @@ once activated.`)
 			rec.Alg, rec.ID, stamp(rec.CreatedAt.Add(keyring.PublishDelay)), rec.ID)
 		return nil
 	})
+}
+
+func readKeyMaterial(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimited(f, 4096)
 }
 
 func runKeysChange(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

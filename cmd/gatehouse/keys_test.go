@@ -215,3 +215,33 @@ func TestRootSecretKeptOutOfDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysAddImportsMaterial: an HS256 key kept elsewhere (shared with a
+// service that verifies tokens) joins the ring, and once active a token
+// signed with those exact bytes is what the nodes issue and accept.
+func TestKeysAddImportsMaterial(t *testing.T) {
+	c := newCLI(t)
+	shared := []byte("secret-shared-with-a-rails-service!")
+	file := filepath.Join(t.TempDir(), "shared.key")
+	if err := os.WriteFile(file, shared, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.run("keys", "add", "--material-file", file, "--alg", "EdDSA"); err == nil {
+		t.Error("keys add --alg EdDSA with a 35-byte file = nil error, want refused (a seed is 32 bytes)")
+	}
+	out := c.mustRun("keys", "add", "--material-file", file)
+	id := strings.TrimSuffix(strings.Fields(out)[3], ";")
+	c.mustRun("keys", "activate", id, "--force")
+
+	a := c.app()
+	srv := httptest.NewServer(a.handler)
+	defer srv.Close()
+	access, _ := register(t, srv.URL, "ada@example.com")
+	iss, err := token.NewIssuer(shared, time.Hour, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Verify(access, time.Now()); err != nil {
+		t.Errorf("the shared key verifies a token the node issued: %v, want nil", err)
+	}
+}

@@ -205,9 +205,26 @@ func (r *Ring) Add(ctx context.Context, alg string, activate bool) (Record, erro
 	if err != nil {
 		return Record{}, err
 	}
+	return r.add(ctx, k, activate)
+}
+
+// Import publishes a key whose material the operator made (kept in a
+// secret manager, or shared with services that verify HS256 tokens), as
+// Add does with a generated one. The material must be what the algorithm
+// needs (token.Key); the id is generated.
+func (r *Ring) Import(ctx context.Context, alg string, material []byte) (Record, error) {
+	k := token.Key{ID: newID(), Alg: alg, Material: material}
+	if err := k.Check(); err != nil {
+		return Record{}, err
+	}
+	return r.add(ctx, k, false)
+}
+
+func (r *Ring) add(ctx context.Context, k token.Key, activate bool) (Record, error) {
+	alg := k.Alg
 	now := r.now().UTC()
 	rec := Record{ID: k.ID, Alg: alg, State: Published, Sealed: r.seal(k), CreatedAt: now}
-	err = r.update(ctx, func(recs []Record) ([]Record, error) {
+	err := r.update(ctx, func(recs []Record) ([]Record, error) {
 		if activate {
 			for _, o := range recs {
 				if o.State == Active && o.Alg == alg {

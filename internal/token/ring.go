@@ -60,6 +60,13 @@ func GenerateKey(id, alg string) (Key, error) {
 	return Key{ID: id, Alg: alg, Material: material}, nil
 }
 
+// Check reports whether k could join a ring: a known algorithm and
+// material of the form it needs.
+func (k Key) Check() error {
+	_, err := parseKey(k)
+	return err
+}
+
 // liveKey is a Key ready to sign and verify with.
 type liveKey struct {
 	Key
