@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Credentials is the input of SignIn.
@@ -28,7 +29,9 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 	var ok bool
 	var rehash string
+	var verifying time.Time // when the verification began, for HoldFailure
 	err = s.withHashSlot(ctx, func() error {
+		verifying = time.Now()
 		if u == nil {
 			s.hasher.DummyVerify(c.Password)
 			return nil
@@ -53,6 +56,11 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if u == nil || !ok || u.Locked() {
+		// Every failure answers no sooner than the slowest kind of stored
+		// hash verifies, whatever kind this account has, if any.
+		defer s.hasher.HoldFailure(ctx, verifying)
 	}
 	switch {
 	case u == nil:
