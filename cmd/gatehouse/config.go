@@ -43,6 +43,9 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	// issuesNoTokens marks the one-shot admin commands' app (set by
+	// openApp, never by a flag): see appKeys.
+	issuesNoTokens bool
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,32 @@ type keyState struct {
 	tokens *token.Issuer
 	ring   *keyring.Ring
 	loaded string // fingerprint of the ring loaded last
+}
+
+// appKeys sets a's signing keys and returns the root secret. The admin
+// commands (users, sessions) issue no token and derive no session secret,
+// so they load no ring (nor generate a key for --token-alg), and on
+// PostgreSQL without the root secret they run with a throwaway one rather
+// than make every operator's shell hold the secret.
+func appKeys(ctx context.Context, cfg *Config, store auth.Store, a *app, log *slog.Logger) ([]byte, error) {
+	if cfg.issuesNoTokens && isPostgres(cfg.DB) && cfg.Secret == "" && cfg.SecretFile == "" {
+		root := make([]byte, 32)
+		rand.Read(root)
+		iss, err := auth.NewIssuer(root, cfg.AccessTTL)
+		a.keys = keyState{tokens: iss}
+		return root, err
+	}
+	root, err := rootSecret(ctx, cfg, store, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.issuesNoTokens {
+		iss, err := auth.NewIssuer(root, cfg.AccessTTL)
+		a.keys = keyState{tokens: iss}
+		return root, err
+	}
+	a.keys, err = loadKeys(ctx, cfg, store, root, log)
+	return root, err
 }
 
 // loadKeys loads the signing key ring under root, --token-alg's active

@@ -164,11 +164,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	a := &app{store: store, closers: []func() error{store.Close}}
 	fail := func(err error) (*app, error) { a.Close(); return nil, err }
-	key, err := rootSecret(ctx, cfg, store, log)
+	key, err := appKeys(ctx, cfg, store, a, log)
 	if err != nil {
-		return fail(err)
-	}
-	if a.keys, err = loadKeys(ctx, cfg, store, key, log); err != nil {
 		return fail(err)
 	}
 	counter, closeCounter, err := newCounter(ctx, cfg, store)

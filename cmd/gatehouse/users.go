@@ -374,6 +374,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, mustExist bool)
 			return nil, fmt.Errorf("--db: no database file %s (is the path right?)", path)
 		}
 	}
+	cfg.issuesNoTokens = true
 	return buildApp(ctx, cfg, newLogger(cfg, stderr))
 }
 
