@@ -67,6 +67,9 @@ func storeTests() []storeTest {
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"ListSessions", testListSessions},
 		{"DeleteEndedSessions", testDeleteEndedSessions},
+		{"SessionChanges", testSessionChanges},
+		{"SessionChanges_Empty", testSessionChangesEmpty},
+		{"ServiceTokens", testServiceTokens},
 
 		{"Ready", testReady},
 	}
