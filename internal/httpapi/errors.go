@@ -28,6 +28,7 @@ var statusOf = map[auth.Code]int{
 	auth.CodeRateLimited:          http.StatusTooManyRequests,
 	auth.CodeUnavailable:          http.StatusServiceUnavailable,
 	auth.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
+	auth.CodePositionExpired:      http.StatusGone,
 }
 
 type errorBody struct {

@@ -60,6 +60,8 @@ type serverOptions struct {
 	// limits, if set, turn rate limits and back-off on (an in-memory
 	// counter on the test clock); they are off otherwise.
 	limits *auth.Limits
+	// streamHeartbeat is the revocation stream's; 0 is the default.
+	streamHeartbeat time.Duration
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -68,6 +70,7 @@ type testServer struct {
 	url    string
 	clock  *authtest.Clock
 	store  auth.Store
+	svc    *auth.Service
 	logs   *syncBuffer
 	client *http.Client
 }
@@ -143,12 +146,14 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		IPv6Prefix:       opt.ipv6Prefix,
 		Ready:            opt.ready,
 		Now:              clock.Now,
+		StreamHeartbeat:  opt.streamHeartbeat,
 	}))
 	t.Cleanup(srv.Close)
 	return &testServer{
 		url:   srv.URL,
 		clock: clock,
 		store: store,
+		svc:   svc,
 		logs:  logs,
 		client: &http.Client{
 			Transport: srv.Client().Transport,
