@@ -37,7 +37,8 @@ type ChangeLog interface {
 // refreshed; its valid tokens are now the one with UID (or any with a
 // later exp than Exp: a rotation the stream has not reported yet) and,
 // until PrevUntilMS, the one with PrevUID; every other token of it is
-// retired.
+// retired. Either way no token of the session expires after Exp, so a
+// follower can forget the event once Exp has passed.
 type Revocation struct {
 	Seq         int64  `json:"-"`
 	Type        string `json:"type"`
@@ -65,11 +66,11 @@ func (s *Service) Revocations(ctx context.Context, after int64, limit int) ([]Re
 	}
 	out := make([]Revocation, len(changes))
 	for i, c := range changes {
-		r := Revocation{Seq: c.Seq, Type: RevocationRevoked, SessionID: c.SessionID, Generation: c.Generation}
+		r := Revocation{Seq: c.Seq, Type: RevocationRevoked, SessionID: c.SessionID, Generation: c.Generation,
+			Exp: c.AccessExpiresAt.Unix()}
 		if !c.Revoked {
 			r.Type = RevocationRotated
 			r.UID = s.keys.accessID(c.SessionID, c.Generation)
-			r.Exp = c.AccessExpiresAt.Unix()
 			if c.Generation > 0 {
 				r.PrevUID = s.keys.accessID(c.SessionID, c.Generation-1)
 				r.PrevUntilMS = c.RotatedAt.Add(s.grace).UnixMilli()

@@ -63,12 +63,19 @@ func (s *server) handleRevocations() http.Handler {
 		st.buf.WriteString("retry: 1000\n\n")
 		heartbeat := time.NewTicker(s.heartbeat)
 		defer heartbeat.Stop()
+		caughtUp := false
 		for {
 			for _, e := range events {
 				st.event(e)
 				pos = e.Seq
 			}
 			if len(events) < streamBatch {
+				if !caughtUp {
+					// The first heartbeat marks the end of the backlog: a
+					// follower trusts its state only from then on.
+					st.buf.WriteString(heartbeatEvent)
+					caughtUp = true
+				}
 				if st.flush() != nil {
 					return
 				}
@@ -80,7 +87,7 @@ func (s *server) handleRevocations() http.Handler {
 					if !s.streamMayContinue(r.Context(), secret) {
 						return
 					}
-					st.buf.WriteString("event: heartbeat\ndata: {}\n\n")
+					st.buf.WriteString(heartbeatEvent)
 				}
 			}
 			changed = s.svc.Changed()
@@ -92,6 +99,9 @@ func (s *server) handleRevocations() http.Handler {
 		}
 	})
 }
+
+// heartbeatEvent says "nothing else has changed up to now".
+const heartbeatEvent = "event: heartbeat\ndata: {}\n\n"
 
 // streamMayContinue re-checks the stream's service token; a database that
 // cannot answer does not end the stream (its heartbeats are what tell the

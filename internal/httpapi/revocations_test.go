@@ -140,7 +140,7 @@ func TestRevocationsStream(t *testing.T) {
 
 	ts.do(t, refreshed.viaHeader("DELETE", "/v1/auth/sign_out"))
 	revoked, d := nextChange(t, next)
-	if want := (revocationData{Type: "revoked", SID: before.RUID, Gen: 1}); d != want {
+	if want := (revocationData{Type: "revoked", SID: before.RUID, Gen: 1, Exp: after.Exp}); d != want {
 		t.Errorf("after sign-out: got %+v, want %+v", d, want)
 	}
 	if r, o := mustAtoi(t, revoked.id), mustAtoi(t, rotated.id); r <= o {
