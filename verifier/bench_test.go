@@ -15,7 +15,7 @@ import (
 // lookup, the context value. The verifier follows a real Gatehouse that
 // has revoked other sessions, so the lookup searches a populated map.
 func BenchmarkMiddleware(b *testing.B) {
-	g, secret := newGatehouse(b)
+	g, secret := newGatehouse(b, nil)
 	d := startDownstream(b, g.url(), secret)
 	sessions := g.signIns(b, "bench@example.com", 101)
 	for _, s := range sessions[1:] {

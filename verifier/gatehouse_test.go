@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
+	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/verifier"
 )
 
@@ -33,7 +34,7 @@ const (
 
 // newService builds Gatehouse's domain service on the SQLite database at
 // db, as cmd/gatehouse does (with cheap password hashing).
-func newService(t testing.TB, db string) (*auth.Service, auth.Store) {
+func newService(t testing.TB, db string, tokens *token.Issuer) (*auth.Service, auth.Store) {
 	t.Helper()
 	store, err := sqlite.Open(context.Background(), db)
 	if err != nil {
@@ -42,6 +43,7 @@ func newService(t testing.TB, db string) (*auth.Service, auth.Store) {
 	svc, err := auth.NewService(auth.Config{
 		Store:              store,
 		Key:                rootKey,
+		Tokens:             tokens,
 		Hasher:             password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		HashLimiter:        password.NewLimiter(4, 5*time.Second),
 		MaxSessionsPerUser: 100_000,
@@ -57,20 +59,25 @@ func newService(t testing.TB, db string) (*auth.Service, auth.Store) {
 // followers look for it.
 type gatehouse struct {
 	db, addr string
+	tokens   *token.Issuer // nil: HS256 with rootKey
 	svc      *auth.Service
 	store    auth.Store
 	srv      *http.Server
 }
 
-func startGatehouse(t testing.TB, db, addr string) *gatehouse {
+func startGatehouse(t testing.TB, db, addr string, tokens *token.Issuer) *gatehouse {
 	t.Helper()
-	svc, store := newService(t, db)
+	svc, store := newService(t, db, tokens)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("listen %s: %v", addr, err)
 	}
-	g := &gatehouse{db: db, addr: ln.Addr().String(), svc: svc, store: store}
-	g.srv = &http.Server{Handler: httpapi.NewServer(httpapi.Config{Service: svc, StreamHeartbeat: heartbeat})}
+	g := &gatehouse{db: db, addr: ln.Addr().String(), tokens: tokens, svc: svc, store: store}
+	cfg := httpapi.Config{Service: svc, StreamHeartbeat: heartbeat}
+	if tokens != nil {
+		cfg.JWKS = tokens.JWKS
+	}
+	g.srv = &http.Server{Handler: httpapi.NewServer(cfg)}
 	go g.srv.Serve(ln)
 	t.Cleanup(g.stop)
 	return g
@@ -86,9 +93,10 @@ func (g *gatehouse) stop() {
 func (g *gatehouse) url() string { return "http://" + g.addr }
 
 // newGatehouse starts Gatehouse on a fresh database with a service token.
-func newGatehouse(t testing.TB) (*gatehouse, string) {
+// tokens nil is the default HS256 with rootKey.
+func newGatehouse(t testing.TB, tokens *token.Issuer) (*gatehouse, string) {
 	t.Helper()
-	g := startGatehouse(t, filepath.Join(t.TempDir(), "gatehouse.db"), "127.0.0.1:0")
+	g := startGatehouse(t, filepath.Join(t.TempDir(), "gatehouse.db"), "127.0.0.1:0", tokens)
 	secret, _, err := g.svc.CreateServiceToken(context.Background(), "downstream")
 	if err != nil {
 		t.Fatalf("CreateServiceToken: %v", err)
@@ -152,7 +160,12 @@ type downstream struct {
 
 func startDownstream(t testing.TB, gatehouseURL, serviceToken string) *downstream {
 	t.Helper()
-	v, err := verifier.New(verifier.Config{URL: gatehouseURL, ServiceToken: serviceToken, HS256Key: rootKey, MaxSilence: maxSilence})
+	return startDownstreamWith(t, verifier.Config{URL: gatehouseURL, ServiceToken: serviceToken, HS256Key: rootKey, MaxSilence: maxSilence})
+}
+
+func startDownstreamWith(t testing.TB, cfg verifier.Config) *downstream {
+	t.Helper()
+	v, err := verifier.New(cfg)
 	if err != nil {
 		t.Fatalf("verifier.New: %v", err)
 	}

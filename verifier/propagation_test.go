@@ -35,7 +35,7 @@ func signOutCount(t *testing.T) int {
 // refuses the token, so it includes the sign-out's own commit.
 func TestPropagation(t *testing.T) {
 	n := signOutCount(t)
-	g, secret := newGatehouse(t)
+	g, secret := newGatehouse(t, nil)
 	services := []*downstream{startDownstream(t, g.url(), secret), startDownstream(t, g.url(), secret)}
 	sessions := g.signIns(t, "many@example.com", n)
 	for _, d := range services {
@@ -72,7 +72,7 @@ func TestPropagation(t *testing.T) {
 // once, the second stays valid for the grace, the third is current; a
 // token from a rotation the stream has not delivered yet is not refused.
 func TestRefreshRetires(t *testing.T) {
-	g, secret := newGatehouse(t)
+	g, secret := newGatehouse(t, nil)
 	d := startDownstream(t, g.url(), secret)
 	gens := g.signIns(t, "rotate@example.com", 1)
 	for i := 0; i < 2; i++ {
@@ -96,7 +96,7 @@ func TestRefreshRetires(t *testing.T) {
 // applied as soon as Gatehouse is back, resumed from each service's
 // position without a gap.
 func TestGatehouseOutage(t *testing.T) {
-	g, secret := newGatehouse(t)
+	g, secret := newGatehouse(t, nil)
 	services := []*downstream{startDownstream(t, g.url(), secret), startDownstream(t, g.url(), secret)}
 	sessions := g.signIns(t, "outage@example.com", 3)
 	live, revokedDown, revokedBefore := sessions[0], sessions[1], sessions[2]
@@ -115,7 +115,7 @@ func TestGatehouseOutage(t *testing.T) {
 	}
 	// While Gatehouse is down, an operator revokes a session on the
 	// database (gatehouse sessions revoke).
-	admin, store := newService(t, g.db)
+	admin, store := newService(t, g.db, nil)
 	claims := sessionOf(t, revokedDown.Access)
 	if err := admin.RevokeSessionByID(t.Context(), claims); err != nil {
 		t.Fatalf("RevokeSessionByID: %v", err)
@@ -135,7 +135,7 @@ func TestGatehouseOutage(t *testing.T) {
 		t.Errorf("services refused %v after the stop; want them serving until %v after the last heartbeat", silent, maxSilence)
 	}
 
-	g = startGatehouse(t, g.db, g.addr)
+	g = startGatehouse(t, g.db, g.addr, nil)
 	for i, d := range services {
 		waitFor(t, fmt.Sprintf("service %d back", i), 5*time.Second, d.v.Healthy)
 		if st, _ := d.get(t, live.Access); st != http.StatusOK {

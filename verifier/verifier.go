@@ -3,6 +3,7 @@ package verifier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // Config configures a Verifier.
@@ -69,8 +72,9 @@ var (
 // revocations. Run must be running for it to accept anything.
 type Verifier struct {
 	cfg     Config
-	parser  *jwt.Parser
-	keys    *jwks // nil with HS256Key
+	hs      *token.Issuer // with HS256Key
+	parser  *jwt.Parser   // and keys, without
+	keys    *jwks
 	state   revocations
 	pos     atomic.Int64
 	lastOK  atomic.Int64 // Unix nanoseconds the stream was last known complete; 0 never
@@ -102,21 +106,27 @@ func New(cfg Config) (*Verifier, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	v := &Verifier{cfg: cfg, state: revocations{m: make(map[string]*session)}}
-	// Gatehouse's exp is exact: a token at its exp is expired on every
-	// node, so no leeway here either.
-	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithTimeFunc(cfg.Now)}
 	if cfg.HS256Key != nil {
-		if len(cfg.HS256Key) < 32 {
-			return nil, errors.New("verifier: HS256Key must be at least 32 bytes, as Gatehouse's")
+		// Gatehouse's own verifier: the seed's exact header and claims,
+		// one HMAC, one allocation. Gatehouse's exp is exact (a token at
+		// its exp is expired on every node), so no leeway; the TTL only
+		// bounds how far ahead an exp may lie, which the signature
+		// already vouches for.
+		hs, err := token.NewIssuer(cfg.HS256Key, maxTTL, 0)
+		if err != nil {
+			return nil, fmt.Errorf("verifier: HS256Key: %w", err)
 		}
-		opts = append(opts, jwt.WithValidMethods([]string{"HS256"}))
-	} else {
-		opts = append(opts, jwt.WithValidMethods([]string{"EdDSA", "ES256"}))
-		v.keys = newJWKS(cfg)
+		v.hs = hs
+		return v, nil
 	}
-	v.parser = jwt.NewParser(opts...)
+	v.keys = newJWKS(cfg)
+	v.parser = jwt.NewParser(jwt.WithExpirationRequired(), jwt.WithTimeFunc(cfg.Now),
+		jwt.WithValidMethods([]string{"EdDSA", "ES256"}))
 	return v, nil
 }
+
+// maxTTL is the longest access-token lifetime the verifier accepts.
+const maxTTL = 30 * 24 * time.Hour
 
 // claims are Gatehouse's access-token claims.
 type claims struct {
@@ -125,27 +135,24 @@ type claims struct {
 	UID    string `json:"uid"`
 	RUID   string `json:"ruid"`
 	ACR    string `json:"acr,omitempty"`
+	exp    int64
 }
 
 // Verify checks an access token and returns its principal. It makes no
 // network call, except to fetch the JWKS again when a token names a key
 // the verifier does not know (at most every 10 s).
-func (v *Verifier) Verify(token string) (*Principal, error) {
-	if token == "" {
+func (v *Verifier) Verify(tok string) (*Principal, error) {
+	if tok == "" {
 		return nil, ErrNoToken
 	}
 	if !v.Healthy() {
 		return nil, ErrStale
 	}
-	var c claims
-	_, err := v.parser.ParseWithClaims(token, &c, v.key)
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, ErrExpired
-	case err != nil || c.UserID <= 0 || c.UID == "" || c.RUID == "":
-		return nil, ErrInvalidToken
+	c, err := v.claimsOf(tok)
+	if err != nil {
+		return nil, err
 	}
-	if !v.state.accepts(c.RUID, c.UID, c.ExpiresAt.Unix(), v.cfg.Now()) {
+	if !v.state.accepts(c.RUID, c.UID, c.exp, v.cfg.Now()) {
 		return nil, ErrRevoked
 	}
 	level := c.ACR
@@ -155,10 +162,31 @@ func (v *Verifier) Verify(token string) (*Principal, error) {
 	return &Principal{UserID: c.UserID, SessionID: c.RUID, TokenID: c.UID, AuthLevel: level}, nil
 }
 
-func (v *Verifier) key(t *jwt.Token) (any, error) {
-	if v.keys == nil {
-		return v.cfg.HS256Key, nil
+// claimsOf checks the signature and expiry of tok.
+func (v *Verifier) claimsOf(tok string) (*claims, error) {
+	if v.hs != nil {
+		hc, err := v.hs.Verify(tok, v.cfg.Now())
+		switch {
+		case errors.Is(err, token.ErrExpired):
+			return nil, ErrExpired
+		case err != nil:
+			return nil, ErrInvalidToken
+		}
+		return &claims{UserID: hc.UserID, UID: hc.UID, RUID: hc.RUID, exp: hc.Exp}, nil
 	}
+	var c claims
+	_, err := v.parser.ParseWithClaims(tok, &c, v.key)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrExpired
+	case err != nil || c.UserID <= 0 || c.UID == "" || c.RUID == "":
+		return nil, ErrInvalidToken
+	}
+	c.exp = c.ExpiresAt.Unix()
+	return &c, nil
+}
+
+func (v *Verifier) key(t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	return v.keys.key(kid, t.Method.Alg())
 }
