@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -58,4 +62,43 @@ func TestServiceTokens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestShutdownEndsStreams: an open revocation stream does not hold a
+// stopping server until --shutdown-timeout: it ends when shutdown begins,
+// and serve returns cleanly.
+func TestShutdownEndsStreams(t *testing.T) {
+	c := newCLI(t)
+	secret := strings.TrimSpace(c.mustRun("service-tokens", "create", "follower"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", c.db, "--shutdown-drain", "100ms", "--shutdown-timeout", "30s"},
+			func(string) string { return "" }, &stdout, &stderr)
+	}()
+	base := waitForURL(t, &stdout)
+	req, _ := http.NewRequest("GET", base+"/v1/auth/revocations", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/auth/revocations = %v, %v; want 200", resp, err)
+	}
+	defer resp.Body.Close()
+
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve with an open stream returned %v; want a clean stop", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve with an open stream still running 10s after SIGTERM")
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Logf("stream ended with %v", err)
+	}
+	t.Logf("stopped in %v", time.Since(stopped))
 }

@@ -82,6 +82,8 @@ func (s *server) handleRevocations() http.Handler {
 				select {
 				case <-r.Context().Done():
 					return
+				case <-s.stop:
+					return
 				case <-changed:
 				case <-heartbeat.C:
 					if !s.streamMayContinue(r.Context(), secret) {

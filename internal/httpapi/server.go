@@ -55,6 +55,10 @@ type Config struct {
 	// StreamHeartbeat is how often the revocation stream proves it is
 	// alive when nothing changes; 0 means DefaultStreamHeartbeat.
 	StreamHeartbeat time.Duration
+	// Stop, closed when the server begins to shut down, ends the open
+	// revocation streams (their followers reconnect, to another node):
+	// they would otherwise hold the shutdown until its timeout. Nil: never.
+	Stop <-chan struct{}
 }
 
 type server struct {
@@ -72,6 +76,7 @@ type server struct {
 	jwks           http.Handler
 	timeout        time.Duration
 	heartbeat      time.Duration
+	stop           <-chan struct{}
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -90,6 +95,7 @@ func NewServer(cfg Config) http.Handler {
 		now:            cfg.Now,
 		timeout:        cfg.RequestTimeout,
 		heartbeat:      cmp.Or(cfg.StreamHeartbeat, DefaultStreamHeartbeat),
+		stop:           cfg.Stop,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
