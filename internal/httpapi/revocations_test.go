@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -205,4 +206,28 @@ func mustAtoi(t *testing.T, s string) int64 {
 		t.Fatalf("event id %q: %v", s, err)
 	}
 	return n
+}
+
+// TestRevocationsServiceTokenRevoked: revoking a service token ends the
+// streams it opened, at their next heartbeat.
+func TestRevocationsServiceTokenRevoked(t *testing.T) {
+	ts := newServer(t, serverOptions{streamHeartbeat: 20 * time.Millisecond})
+	token := ts.serviceToken(t)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", ts.url+"/v1/auth/revocations", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := ts.client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v1/auth/revocations = %v, %v; want 200", resp, err)
+	}
+	defer resp.Body.Close()
+	if err := ts.svc.RevokeServiceToken(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{})
+	go func() { io.Copy(io.Discard, resp.Body); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream of a revoked service token still open after 5s")
+	}
 }
