@@ -135,7 +135,7 @@ func TestGatehouseOutage(t *testing.T) {
 		t.Errorf("services refused %v after the stop; want them serving until %v after the last heartbeat", silent, maxSilence)
 	}
 
-	g = startGatehouse(t, g.db, g.addr, nil)
+	startGatehouse(t, g.db, g.addr, nil) // back where the services look for it
 	for i, d := range services {
 		waitFor(t, fmt.Sprintf("service %d back", i), 5*time.Second, d.v.Healthy)
 		if st, _ := d.get(t, live.Access); st != http.StatusOK {
