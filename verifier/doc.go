@@ -34,8 +34,10 @@
 //		fmt.Fprintf(w, "orders of user %d (session %s)", p.UserID, p.SessionID)
 //	})))
 //
-// The middleware reads the token from "Authorization: Bearer …" or, failing
-// that, the jwt_access cookie (Config.CookieName), and answers 401
+// The middleware reads the token from "Authorization: Bearer …" or, for
+// GET, HEAD and OPTIONS only, the jwt_access cookie (Config.CookieName: a
+// cookie-authenticated change needs Gatehouse's CSRF check, which only
+// Gatehouse can make), and answers 401
 // {"error":"Not authorized","code":"not_authorized"} for a missing,
 // invalid, expired, revoked or replaced token, and 503
 // {"code":"unavailable"} while the stream is silent. Handlers read the

@@ -13,10 +13,13 @@ import (
 	"time"
 )
 
-// Reconnection backoff of the stream.
+// Reconnection backoff of the stream, and how often sessions whose
+// tokens have all expired are dropped (a sweep of the whole map, under
+// its write lock).
 const (
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 2 * time.Second
+	minBackoff  = 100 * time.Millisecond
+	maxBackoff  = 2 * time.Second
+	forgetEvery = time.Minute
 )
 
 func defaultClient() *http.Client {
@@ -98,6 +101,7 @@ func (v *Verifier) follow(ctx context.Context) (delivered bool, err error) {
 	watchdog := time.AfterFunc(v.cfg.MaxSilence, cancel)
 	defer watchdog.Stop()
 	caughtUp := false
+	var lastForget time.Time
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	var ev event
@@ -112,8 +116,12 @@ func (v *Verifier) follow(ctx context.Context) (delivered bool, err error) {
 		case "heartbeat":
 			// Everything up to now has been applied.
 			caughtUp, delivered = true, true
-			v.lastOK.Store(v.cfg.Now().UnixNano())
-			v.state.forget(v.cfg.Now())
+			now := v.cfg.Now()
+			v.lastOK.Store(now.UnixNano())
+			if now.Sub(lastForget) >= forgetEvery {
+				v.state.forget(now)
+				lastForget = now
+			}
 		case "revoked", "rotated":
 			if err := v.apply(ev); err != nil {
 				return delivered, err

@@ -35,8 +35,9 @@ type Config struct {
 	// JWKSRefresh is how often the JWKS is fetched again; default 5 min
 	// (Gatehouse publishes a key 5 min 20 s before it signs with it).
 	JWKSRefresh time.Duration
-	// CookieName is the cookie read when there is no Authorization header;
-	// default "jwt_access". "-" reads no cookie.
+	// CookieName is the cookie read when there is no Authorization header,
+	// for GET, HEAD and OPTIONS only (see tokenOf); default "jwt_access".
+	// "-" reads no cookie.
 	CookieName string
 	// Client makes the requests to Gatehouse; default a client without an
 	// overall timeout (the stream lives long) and a 5 s dial timeout.
@@ -241,12 +242,21 @@ func (v *Verifier) tokenOf(r *http.Request) string {
 		}
 		return h
 	}
-	if v.cfg.CookieName != "-" {
+	// A cookie rides along on cross-site requests, and Gatehouse guards
+	// cookie-authenticated changes with a CSRF token whose secret only it
+	// can check. So the cookie counts only for methods that change
+	// nothing; a POST must carry the token in the header (which no other
+	// site can make a browser send).
+	if v.cfg.CookieName != "-" && safeMethod(r.Method) {
 		if c, err := r.Cookie(v.cfg.CookieName); err == nil {
 			return c.Value
 		}
 	}
 	return ""
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // session is what the stream said last about one session.

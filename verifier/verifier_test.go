@@ -3,6 +3,8 @@ package verifier_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +116,35 @@ func TestJWKS(t *testing.T) {
 	c := token.Claims{Exp: time.Now().Add(time.Hour).Unix(), UserID: 1, UID: token.NewUID(), RUID: token.NewUID()}
 	if tok, _ := hs.Issue(c); !errors.Is(func() error { _, err := d.v.Verify(tok); return err }(), verifier.ErrInvalidToken) {
 		t.Errorf("Verify(HS256 token) with JWKS only: want ErrInvalidToken")
+	}
+}
+
+// TestMiddlewareCookie: the access cookie authenticates reads only; a
+// state-changing request must carry the token in the header, since only
+// Gatehouse can check the CSRF token that guards cookie-authenticated
+// changes.
+func TestMiddlewareCookie(t *testing.T) {
+	g, secret := newGatehouse(t, nil)
+	d := startDownstream(t, g.url(), secret)
+	access := g.signIns(t, "cookie@example.com", 1)[0].Access
+	h := d.v.Middleware(bare)
+	for _, tc := range []struct {
+		method, header string
+		want           int
+	}{
+		{"GET", "", http.StatusNoContent},
+		{"POST", "", http.StatusUnauthorized},
+		{"POST", "Bearer " + access, http.StatusNoContent},
+	} {
+		req := httptest.NewRequest(tc.method, "/", nil)
+		req.AddCookie(&http.Cookie{Name: "jwt_access", Value: access})
+		if tc.header != "" {
+			req.Header.Set("Authorization", tc.header)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s with the cookie, Authorization %t: status %d, want %d", tc.method, tc.header != "", w.Code, tc.want)
+		}
 	}
 }
