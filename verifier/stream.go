@@ -85,9 +85,10 @@ func (v *Verifier) follow(ctx context.Context) (delivered bool, err error) {
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusGone:
-		// Everything after our position was pruned: start over. Until
-		// the new backlog is in, the verifier refuses (lastOK is old).
+		// Everything after our position was pruned: start over, and
+		// vouch for nothing until the new backlog is in.
 		v.cfg.Logger.Warn("verifier: stream position expired, rebuilding from the oldest change kept", "position", v.pos.Load())
+		v.lastOK.Store(0)
 		v.state.reset()
 		v.pos.Store(0)
 		return false, errResync
