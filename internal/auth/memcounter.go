@@ -46,9 +46,15 @@ type memSlot struct {
 	expiresAt time.Time
 }
 
+// DefaultMemoryCounterKeys is the serve command's bound per class: about
+// 30 MiB of heap when every class is full (docs/security.md), within the
+// 64 MiB its memory limit leaves beside hashing.
+const DefaultMemoryCounterKeys = 100_000
+
 // NewMemoryCounter returns a counter on clock now (time.Now if nil) that
-// keeps at most max keys in each class. docs/security.md gives the memory
-// this takes at the bound.
+// keeps at most max rate windows and max back-offs, and slots for max/10
+// keys: a slot key lives only while a verification is in flight.
+// docs/security.md gives the memory this takes at the bound.
 func NewMemoryCounter(now func() time.Time, max int) *MemoryCounter {
 	if now == nil {
 		now = time.Now
@@ -97,7 +103,7 @@ func (c *MemoryCounter) Admit(_ context.Context, a Admission) (Decision, error) 
 		switch {
 		case int64(len(held)) >= s.Max:
 			refuse(slotRetry)
-		case len(held) == 0 && !room(&c.slots, c.max, now, func(e []memSlot) bool { return len(liveSlots(e, now)) == 0 }):
+		case len(held) == 0 && !room(&c.slots, max(1, c.max/10), now, func(e []memSlot) bool { return len(liveSlots(e, now)) == 0 }):
 			refuse(slotRetry)
 		}
 		if len(held) == 0 {
