@@ -59,6 +59,10 @@ type Backoff struct {
 	Free     int64
 	MaxDelay time.Duration
 	Memory   time.Duration
+	// Device marks a known device's budget. A bounded backend keeps
+	// those apart, where guesses from unknown devices cannot crowd them
+	// out: only a successful sign-in makes a device known.
+	Device bool
 }
 
 // Slot caps how many admitted requests hold Key at once.

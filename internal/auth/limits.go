@@ -145,7 +145,7 @@ func (l *limiter) admitVerify(ctx context.Context, action, email string, c Clien
 		a.Rates = []Rate{l.rate(action, addr)}
 	}
 	if device != nil {
-		a.Backoffs = []Backoff{{Key: "fail:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory}}
+		a.Backoffs = []Backoff{{Key: "fail:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory, Device: true}}
 	} else {
 		a.Backoffs = []Backoff{
 			{Key: "fail:pair:" + pair, Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory},

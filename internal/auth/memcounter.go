@@ -23,37 +23,39 @@ type MemoryCounter struct {
 	max      int
 	rates    memClass[memRate]
 	backoffs memClass[memBackoff]
+	devices  memClass[memBackoff] // known devices' back-offs
 	slots    memClass[[]memSlot]
 }
 
 type memClass[T any] struct {
 	m         map[string]T
-	nextSweep time.Time // a full class is swept at most once a second
+	nextSweep int64 // a full class is swept at most once a second
 }
 
+// Times are Unix nanoseconds: a time.Time is three times the size, and
+// at the bound the entries are most of the counter's memory.
 type memRate struct {
-	n       int64
-	resetAt time.Time
+	n, resetAt int64
 }
 
 type memBackoff struct {
-	n               int64
-	forgetAt, until time.Time
+	n, forgetAt, until int64
 }
 
 type memSlot struct {
 	holder    string
-	expiresAt time.Time
+	expiresAt int64
 }
 
-// DefaultMemoryCounterKeys is the serve command's bound per class: about
-// 30 MiB of heap when every class is full (docs/security.md), within the
-// 64 MiB its memory limit leaves beside hashing.
+// DefaultMemoryCounterKeys is the serve command's bound per class: 32 MiB
+// of heap when every class is full (docs/security.md), within the 64 MiB
+// its memory limit leaves beside hashing.
 const DefaultMemoryCounterKeys = 100_000
 
 // NewMemoryCounter returns a counter on clock now (time.Now if nil) that
-// keeps at most max rate windows and max back-offs, and slots for max/10
-// keys: a slot key lives only while a verification is in flight.
+// keeps at most max rate windows, max back-offs of unknown devices and max
+// of known ones, and slots for max/10 keys: a slot key lives only while a
+// verification is in flight.
 // docs/security.md gives the memory this takes at the bound.
 func NewMemoryCounter(now func() time.Time, max int) *MemoryCounter {
 	if now == nil {
@@ -64,13 +66,14 @@ func NewMemoryCounter(now func() time.Time, max int) *MemoryCounter {
 		max:      max,
 		rates:    memClass[memRate]{m: make(map[string]memRate)},
 		backoffs: memClass[memBackoff]{m: make(map[string]memBackoff)},
+		devices:  memClass[memBackoff]{m: make(map[string]memBackoff)},
 		slots:    memClass[[]memSlot]{m: make(map[string][]memSlot)},
 	}
 }
 
 // Admit implements Counter in one step under the mutex.
 func (c *MemoryCounter) Admit(_ context.Context, a Admission) (Decision, error) {
-	now := c.now()
+	now := c.now().UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var wait time.Duration
@@ -78,22 +81,23 @@ func (c *MemoryCounter) Admit(_ context.Context, a Admission) (Decision, error) 
 	for _, r := range a.Rates {
 		e, ok := c.rates.m[r.Key]
 		switch {
-		case ok && now.Before(e.resetAt):
+		case ok && now < e.resetAt:
 			if e.n >= r.Limit {
-				refuse(e.resetAt.Sub(now))
+				refuse(time.Duration(e.resetAt - now))
 			}
-		case !room(&c.rates, c.max, now, func(e memRate) bool { return !now.Before(e.resetAt) }):
+		case !room(&c.rates, c.max, now, func(e memRate) bool { return now >= e.resetAt }):
 			refuse(slotRetry)
 		}
 	}
 	for _, b := range a.Backoffs {
-		e, ok := c.backoffs.m[b.Key]
+		class := c.backoffClass(b)
+		e, ok := class.m[b.Key]
 		switch {
-		case ok && now.Before(e.forgetAt):
-			if now.Before(e.until) {
-				refuse(e.until.Sub(now))
+		case ok && now < e.forgetAt:
+			if now < e.until {
+				refuse(time.Duration(e.until - now))
 			}
-		case !room(&c.backoffs, c.max, now, func(e memBackoff) bool { return !now.Before(e.forgetAt) }):
+		case !room(class, c.max, now, func(e memBackoff) bool { return now >= e.forgetAt }):
 			refuse(slotRetry)
 		}
 	}
@@ -115,26 +119,27 @@ func (c *MemoryCounter) Admit(_ context.Context, a Admission) (Decision, error) 
 	}
 	for _, r := range a.Rates {
 		e := c.rates.m[r.Key]
-		if !now.Before(e.resetAt) {
-			e = memRate{resetAt: now.Add(r.Window)}
+		if now >= e.resetAt {
+			e = memRate{resetAt: now + int64(r.Window)}
 		}
 		e.n++
 		c.rates.m[r.Key] = e
 	}
 	for _, b := range a.Backoffs {
-		e := c.backoffs.m[b.Key]
-		if !now.Before(e.forgetAt) {
-			e = memBackoff{forgetAt: now.Add(b.Memory)}
+		class := c.backoffClass(b)
+		e := class.m[b.Key]
+		if now >= e.forgetAt {
+			e = memBackoff{forgetAt: now + int64(b.Memory)}
 		}
 		e.n++
 		if d := BackoffDelay(e.n, b.Free, b.MaxDelay); d > 0 {
-			e.until = maxTime(e.until, now.Add(d))
-			e.forgetAt = maxTime(e.forgetAt, e.until)
+			e.until = max(e.until, now+int64(d))
+			e.forgetAt = max(e.forgetAt, e.until)
 		}
-		c.backoffs.m[b.Key] = e
+		class.m[b.Key] = e
 	}
 	for _, s := range a.Slots {
-		c.slots.m[s.Key] = append(c.slots.m[s.Key], memSlot{a.Holder, now.Add(a.SlotTTL)})
+		c.slots.m[s.Key] = append(c.slots.m[s.Key], memSlot{a.Holder, now + int64(a.SlotTTL)})
 	}
 	return Decision{Admitted: true}, nil
 }
@@ -145,6 +150,7 @@ func (c *MemoryCounter) Settle(_ context.Context, s Settlement) error {
 	defer c.mu.Unlock()
 	for _, k := range s.Clear {
 		delete(c.backoffs.m, k)
+		delete(c.devices.m, k)
 	}
 	for _, k := range s.Release {
 		held := slices.DeleteFunc(c.slots.m[k], func(e memSlot) bool { return e.holder == s.Holder })
@@ -157,17 +163,24 @@ func (c *MemoryCounter) Settle(_ context.Context, s Settlement) error {
 	return nil
 }
 
+func (c *MemoryCounter) backoffClass(b Backoff) *memClass[memBackoff] {
+	if b.Device {
+		return &c.devices
+	}
+	return &c.backoffs
+}
+
 // room reports whether class has room for one more key, sweeping expired
 // entries first when it is full; never more than once a second, so a
 // flood against a full class costs no more than one sweep a second.
-func room[T any](class *memClass[T], max int, now time.Time, expired func(T) bool) bool {
+func room[T any](class *memClass[T], max int, now int64, expired func(T) bool) bool {
 	if len(class.m) < max {
 		return true
 	}
-	if now.Before(class.nextSweep) {
+	if now < class.nextSweep {
 		return false
 	}
-	class.nextSweep = now.Add(time.Second)
+	class.nextSweep = now + int64(time.Second)
 	for k, e := range class.m {
 		if expired(e) {
 			delete(class.m, k)
@@ -176,13 +189,6 @@ func room[T any](class *memClass[T], max int, now time.Time, expired func(T) boo
 	return len(class.m) < max
 }
 
-func liveSlots(held []memSlot, now time.Time) []memSlot {
-	return slices.DeleteFunc(held, func(e memSlot) bool { return !now.Before(e.expiresAt) })
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
+func liveSlots(held []memSlot, now int64) []memSlot {
+	return slices.DeleteFunc(held, func(e memSlot) bool { return now >= e.expiresAt })
 }

@@ -51,6 +51,10 @@ func TestMemoryCounter_FullKeepsSecurityState(t *testing.T) {
 	if d := admit(victim); d.Admitted {
 		t.Errorf("Admit(victim) after the spray admitted, want still blocked: a full counter must not forget")
 	}
+	owner := auth.Admission{Backoffs: []auth.Backoff{{Key: "device", Free: 5, MaxDelay: time.Hour, Memory: time.Hour, Device: true}}}
+	if d := admit(owner); !d.Admitted {
+		t.Errorf("Admit(known device) after the spray refused, want admitted: unknown devices cannot fill its class")
+	}
 	clock.Advance(2 * time.Minute) // the spray expires, the victim's failure is remembered
 	if d := admit(auth.Admission{Rates: []auth.Rate{{Key: "new", Limit: 5, Window: time.Minute}}}); !d.Admitted {
 		t.Errorf("Admit(new key) after the spray expired refused, want the sweep to make room")
@@ -78,8 +82,11 @@ func TestMemoryCounter_HeapAtBound(t *testing.T) {
 		// Keys as the limiter makes them: a prefix and 32 hex digits.
 		k := fmt.Sprintf("%032x", i)
 		a := auth.Admission{
-			Rates:    []auth.Rate{{Key: "ip:sign_in:" + k, Limit: 60, Window: time.Minute}},
-			Backoffs: []auth.Backoff{{Key: "fail:pair:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour}},
+			Rates: []auth.Rate{{Key: "ip:sign_in:" + k, Limit: 60, Window: time.Minute}},
+			Backoffs: []auth.Backoff{
+				{Key: "fail:pair:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour},
+				{Key: "fail:device:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour, Device: true},
+			},
 		}
 		if i < auth.DefaultMemoryCounterKeys/10 {
 			a.Slots, a.Holder, a.SlotTTL = []auth.Slot{{Key: "slot:pair:" + k, Max: 2}}, fmt.Sprintf("%026d", i), time.Hour
