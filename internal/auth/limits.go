@@ -89,6 +89,13 @@ func limitKey(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// accountBackoff is the key of an account's back-off for unknown
+// devices. Back-off keys start "backoff:", not the "fail:" of the counts
+// before Admit: on Redis a leftover count under the same name is a string,
+// not the hash the script keeps, and would fail every admission
+// (WRONGTYPE) until it expired.
+func accountBackoff(email string) string { return "backoff:acct:" + limitKey(email) }
+
 func (l *limiter) rate(action, addr string) Rate {
 	perMinute := l.RefreshPerIP
 	switch action {
@@ -145,11 +152,11 @@ func (l *limiter) admitVerify(ctx context.Context, action, email string, c Clien
 		a.Rates = []Rate{l.rate(action, addr)}
 	}
 	if device != nil {
-		a.Backoffs = []Backoff{{Key: "fail:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory, Device: true}}
+		a.Backoffs = []Backoff{{Key: "backoff:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory, Device: true}}
 	} else {
 		a.Backoffs = []Backoff{
-			{Key: "fail:pair:" + pair, Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory},
-			{Key: "fail:acct:" + acct, Free: int64(l.AccountFreeFailures), MaxDelay: l.AccountMaxDelay, Memory: failureMemory},
+			{Key: "backoff:pair:" + pair, Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory},
+			{Key: accountBackoff(email), Free: int64(l.AccountFreeFailures), MaxDelay: l.AccountMaxDelay, Memory: failureMemory},
 		}
 	}
 	if err := l.admit(ctx, a); err != nil {
@@ -196,7 +203,7 @@ func (l *limiter) unlocked(ctx context.Context, email string) error {
 	if l == nil {
 		return nil
 	}
-	if err := l.c.Settle(ctx, Settlement{Clear: []string{"fail:acct:" + limitKey(email)}}); err != nil {
+	if err := l.c.Settle(ctx, Settlement{Clear: []string{accountBackoff(email)}}); err != nil {
 		return unavailable(err)
 	}
 	return nil

@@ -84,8 +84,8 @@ func TestMemoryCounter_HeapAtBound(t *testing.T) {
 		a := auth.Admission{
 			Rates: []auth.Rate{{Key: "ip:sign_in:" + k, Limit: 60, Window: time.Minute}},
 			Backoffs: []auth.Backoff{
-				{Key: "fail:pair:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour},
-				{Key: "fail:device:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour, Device: true},
+				{Key: "backoff:pair:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour},
+				{Key: "backoff:device:" + k, Free: 5, MaxDelay: time.Hour, Memory: time.Hour, Device: true},
 			},
 		}
 		if i < auth.DefaultMemoryCounterKeys/10 {
