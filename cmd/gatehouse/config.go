@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 )
 
 // Config is every setting of the service, from flags and GATEHOUSE_*
@@ -26,8 +29,12 @@ type Config struct {
 	CookieHostPrefix  bool
 	RateLimit         bool
 	PasswordMinLength int
+	CookieSameSite    http.SameSite
 	CORSOrigins       []string
+	CORSHeaders       []string
 	TrustedProxies    []netip.Prefix
+	IPv6Prefix        int
+	MetricsAddr       string
 	HashSlots         int
 	HashWait          time.Duration
 	HashQueue         int
@@ -45,7 +52,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	c := &Config{}
 	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cors, proxies, logLevel string
+	var cors, corsHeaders, sameSite, proxies, logLevel string
 	fs.StringVar(&c.Addr, "addr", "localhost:3000", "listen address")
 	fs.StringVar(&c.DB, "db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL")
 	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for rate-limit and back-off counters shared by all nodes")
@@ -55,10 +62,14 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "how long a just-replaced token still refreshes to the same result")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", true, "mark the access cookie Secure (false only for plain-HTTP development)")
 	fs.BoolVar(&c.CookieHostPrefix, "cookie-host-prefix", false, "name the cookie __Host-jwt_access (requires --cookie-secure)")
+	fs.StringVar(&sameSite, "cookie-samesite", "lax", "SameSite of the access cookie: lax, strict or none (none, for an SPA on another site, requires --cookie-secure)")
 	fs.BoolVar(&c.RateLimit, "rate-limit", true, "rate limits and per-account back-off (false for benchmarks and tests)")
 	fs.IntVar(&c.PasswordMinLength, "password-min-length", 8, "minimum password length in characters")
 	fs.StringVar(&cors, "cors-origins", "", "comma-separated exact origins allowed to call with credentials")
+	fs.StringVar(&corsHeaders, "cors-headers", "", "comma-separated request headers allowed from --cors-origins besides the default "+strings.Join(httpapi.DefaultCORSHeaders(), ", "))
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.IntVar(&c.IPv6Prefix, "ipv6-prefix", 64, "prefix length that groups IPv6 clients for rate limits and back-off (one subscriber holds a /64)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address for GET /metrics, e.g. 127.0.0.1:9464 (default: no metrics); never the API's")
 	fs.IntVar(&c.HashSlots, "hash-slots", 0, "password hashes in flight at most (default GOMAXPROCS)")
 	fs.DurationVar(&c.HashWait, "hash-wait", time.Second, "how long a sign-in waits for a hash slot before 503")
 	fs.IntVar(&c.HashQueue, "hash-queue", 0, "sign-ins that may wait for a hash slot at once; more get 503 at once (default 32 x hash slots)")
@@ -95,6 +106,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if c.CORSOrigins, err = parseOrigins(cors); err != nil {
 		return nil, err
 	}
+	if c.CORSHeaders, err = parseHeaderNames(corsHeaders); err != nil {
+		return nil, err
+	}
+	if c.CookieSameSite, err = parseSameSite(sameSite); err != nil {
+		return nil, err
+	}
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
 		return nil, err
 	}
@@ -115,6 +132,14 @@ func (c *Config) validate() error {
 		return usagef("--hash-slots and --hash-queue must not be negative")
 	case c.CookieHostPrefix && !c.CookieSecure:
 		return usagef("--cookie-host-prefix needs --cookie-secure")
+	case c.CookieSameSite == http.SameSiteNoneMode && !c.CookieSecure:
+		// Browsers drop a SameSite=None cookie that is not Secure, so every
+		// sign-in would look successful and every next call get a 401.
+		return usagef("--cookie-samesite none needs --cookie-secure")
+	case c.IPv6Prefix < 32 || c.IPv6Prefix > 128:
+		return usagef("--ipv6-prefix must be between 32 and 128, got %d", c.IPv6Prefix)
+	case c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
+		return usagef("--metrics-addr must differ from --addr: metrics are never served on the API's listener")
 	case c.LogFormat != "json" && c.LogFormat != "text":
 		return usagef("--log-format must be json or text")
 	}
@@ -140,6 +165,35 @@ func parseOrigins(s string) ([]string, error) {
 		}
 	}
 	return origins, nil
+}
+
+// parseSameSite reads --cookie-samesite.
+func parseSameSite(s string) (http.SameSite, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "lax":
+		return http.SameSiteLaxMode, nil
+	case "strict":
+		return http.SameSiteStrictMode, nil
+	case "none":
+		return http.SameSiteNoneMode, nil
+	}
+	return 0, usagef("--cookie-samesite must be lax, strict or none, got %q", s)
+}
+
+// parseHeaderNames reads --cors-headers: HTTP field names (RFC 9110 tokens).
+func parseHeaderNames(s string) ([]string, error) {
+	names := splitList(s)
+	for _, n := range names {
+		if n == "*" {
+			// With credentials a browser reads "*" as a header named "*",
+			// never as a wildcard: name the headers.
+			return nil, usagef("--cors-headers: name the headers; \"*\" is no wildcard for credentialed requests")
+		}
+		if strings.TrimLeft(n, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+			return nil, usagef("--cors-headers: %q is not a header name", n)
+		}
+	}
+	return names, nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

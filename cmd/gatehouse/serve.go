@@ -42,8 +42,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	defer startCalibration(app.svc, log)()
 	limitMemory(cfg, getenv)
 
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(ctx, cfg, app.metrics, log, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -51,6 +59,50 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
 	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+}
+
+// startCalibration learns, in the background, how long the slowest kind
+// of stored hash takes to verify, which every failed sign-in is then held
+// to (auth.Service.CalibrateFailures).
+func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, floor, err := svc.CalibrateFailures(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("failure pacing not calibrated from the store; it learns as sign-ins verify", "err", err)
+			}
+			return
+		}
+		log.Info("failure pacing calibrated", "hash_classes", n, "floor", floor)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// serveMetrics serves GET /metrics on --metrics-addr until stop is called.
+// It is a listener of its own because the counters are an oracle (one
+// failed sign-in and one scrape tell unknown_email from wrong_password):
+// the operator binds it where only the monitoring system reaches.
+func serveMetrics(ctx context.Context, cfg *Config, h http.Handler, log *slog.Logger, stdout io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	fmt.Fprintf(stdout, "gatehouse metrics on http://%s/metrics\n", ln.Addr())
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serveHTTP(ctx, ln, mux, log, cfg.ShutdownTimeout); err != nil {
+			log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // serveHTTP serves h on ln until ctx ends, then drains in-flight requests
@@ -88,7 +140,8 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 type app struct {
 	store   auth.Store
 	svc     *auth.Service
-	handler http.Handler
+	handler http.Handler // the public API
+	metrics http.Handler // GET /metrics, for --metrics-addr only
 	closers []func() error
 }
 
@@ -157,13 +210,15 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,
 		CookieHostPrefix: cfg.CookieHostPrefix,
+		CookieSameSite:   cfg.CookieSameSite,
 		CORSOrigins:      cfg.CORSOrigins,
+		CORSHeaders:      cfg.CORSHeaders,
 		TrustedProxies:   cfg.TrustedProxies,
+		IPv6Prefix:       cfg.IPv6Prefix,
 		Ready:            store.Ready,
-		Metrics:          m.Handler(),
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
-	a.svc, a.handler = svc, m.Middleware(handler)
+	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
 	return a, nil
 }
 

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Credentials is the input of SignIn.
@@ -27,7 +28,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, rehash, reason, err := s.checkPassword(ctx, email, c.Password)
+	u, rehash, reason, verifying, err := s.checkPassword(ctx, email, c.Password)
 	if serr := t.settle(ctx, err == nil && reason == ""); err == nil {
 		err = serr
 	}
@@ -35,6 +36,9 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		return nil, err
 	}
 	if reason != "" {
+		// Every failure answers no sooner than the slowest kind of stored
+		// hash verifies, whatever kind this account has, if any.
+		defer s.hasher.HoldFailure(ctx, verifying)
 		var userID int64
 		if u != nil {
 			userID = u.ID
@@ -74,14 +78,16 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 // checkPassword verifies password for email. reason is why it failed
 // ("unknown_email", "wrong_password", "locked"), empty on success; rehash
-// is the upgraded hash to store, if any.
-func (s *Service) checkPassword(ctx context.Context, email, password string) (u *User, rehash, reason string, err error) {
+// is the upgraded hash to store, if any; verifying is when the
+// verification began, for HoldFailure.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (u *User, rehash, reason string, verifying time.Time, err error) {
 	u, err = s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, "", "", unavailable(err)
+		return nil, "", "", verifying, unavailable(err)
 	}
 	var ok bool
 	err = s.withHashSlot(ctx, "account:"+email, func() error {
+		verifying = time.Now()
 		if u == nil {
 			s.hasher.DummyVerify(password)
 			return nil
@@ -105,15 +111,15 @@ func (s *Service) checkPassword(ctx context.Context, email, password string) (u 
 	})
 	switch {
 	case err != nil:
-		return nil, "", "", err
+		return nil, "", "", verifying, err
 	case u == nil:
-		return nil, "", "unknown_email", nil
+		return nil, "", "unknown_email", verifying, nil
 	case !ok:
-		return u, "", "wrong_password", nil
+		return u, "", "wrong_password", verifying, nil
 	case u.Locked():
-		return u, "", "locked", nil
+		return u, "", "locked", verifying, nil
 	}
-	return u, rehash, "", nil
+	return u, rehash, "", verifying, nil
 }
 
 // admitVerify admits one password verification (see limiter.admitVerify),

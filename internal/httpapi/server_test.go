@@ -48,12 +48,15 @@ type serverOptions struct {
 	hasher         *password.Hasher  // default: fastParams
 	limiter        *password.Limiter // default: 4 slots, 1 s wait
 	corsOrigins    []string
+	corsHeaders    []string
 	trustedProxies []netip.Prefix
+	ipv6Prefix     int
 	ready          func(context.Context) error // default: the store's
 	// The cookie settings of httpapi.Config, inverted so that the zero
 	// value is the production default.
 	insecureCookie   bool
 	cookieHostPrefix bool
+	cookieSameSite   http.SameSite
 	// limits, if set, turn rate limits and back-off on (an in-memory
 	// counter on the test clock); they are off otherwise.
 	limits *auth.Limits
@@ -133,8 +136,11 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,
 		CookieHostPrefix: opt.cookieHostPrefix,
+		CookieSameSite:   opt.cookieSameSite,
 		CORSOrigins:      opt.corsOrigins,
+		CORSHeaders:      opt.corsHeaders,
 		TrustedProxies:   opt.trustedProxies,
+		IPv6Prefix:       opt.ipv6Prefix,
 		Ready:            opt.ready,
 		Now:              clock.Now,
 	}))
