@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/postgres"
+	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
 // withLimits turns the budgets on, on a memory counter on the env's clock.
@@ -165,5 +168,70 @@ func TestChangePassword_Budgeted(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	if err := change(testPassword); err != nil {
 		t.Errorf("ChangePassword(right current password) after the back-off = %v, want success", err)
+	}
+}
+
+// TestSignIn_BurstOnSharedCounters runs the burst of
+// TestSignIn_BurstCannotDenyOwner through the service on the shared
+// counters, whose clocks are their servers' (so without the days of
+// guessing): at most the free budget plus one is verified, and the
+// owner's device signs in at once.
+func TestSignIn_BurstOnSharedCounters(t *testing.T) {
+	backends := []struct {
+		name    string
+		counter func(t *testing.T) auth.Counter
+	}{
+		{"PostgreSQL", func(t *testing.T) auth.Counter {
+			st, err := postgres.Open(context.Background(), authtest.PostgresDatabase(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st.Counter()
+		}},
+		{"Redis", func(t *testing.T) auth.Counter {
+			client, err := redis.Open(context.Background(), authtest.RequireService(t, "GATEHOUSE_TEST_REDIS_URL"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := "gatehouse-test:" + rand.Text() + ":"
+			t.Cleanup(func() {
+				// SCAN, not KEYS: the server may be shared.
+				ctx := context.Background()
+				iter := client.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+				for iter.Next(ctx) {
+					client.Del(ctx, iter.Val())
+				}
+				client.Close()
+			})
+			return redis.NewCounter(client, prefix)
+		}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			counter := b.counter(t)
+			e := newEnv(t, func(c *auth.Config) { c.Counter = counter })
+			ctx := context.Background()
+			const email = "victim@example.com"
+			owner := e.register(t, email)
+			device := e.signIn(t, email, testPassword).DeviceToken
+			var verified atomic.Int64
+			authtest.Concurrently(100, func(i int) {
+				_, err := e.svc.SignIn(ctx, auth.Credentials{Email: email, Password: "wrong guess", Client: auth.Client{IP: fmt.Sprint("198.51.100.", i)}})
+				if errors.Is(err, auth.ErrInvalidCredentials) {
+					verified.Add(1)
+				} else if !isRateLimited(err) {
+					t.Errorf("SignIn(burst #%d) = %v, want invalid credentials or rate limited", i, err)
+				}
+			})
+			if n, budget := verified.Load(), int64(auth.DefaultLimits().AccountFreeFailures+1); n > budget {
+				t.Errorf("100 concurrent wrong sign-ins: %d verified, want at most %d", n, budget)
+			}
+			if _, err := e.svc.SignIn(ctx, auth.Credentials{Email: email, Password: testPassword,
+				Client: auth.Client{IP: "203.0.113.99", Device: device}}); err != nil {
+				t.Errorf("SignIn(owner's device) after the burst = %v, want success", err)
+			}
+			mustAuth(t, e.svc, owner.AccessToken)
+		})
 	}
 }
