@@ -28,7 +28,9 @@ func (s *server) device(r *http.Request) auth.Client {
 
 // writeDevice hands a grant's device token back the way the client sent
 // its credentials. The cookie is scoped to /v1/auth (only sign-in and
-// password change read it) and Strict: it is never needed cross-site.
+// password change read it) and Strict, since a same-site app never needs
+// it cross-site; an app on another site (--cookie-samesite none) sends
+// every call cross-site, so there it is None like the access cookie.
 func (s *server) writeDevice(w http.ResponseWriter, r *http.Request, g *auth.Grant) {
 	if g.DeviceToken == "" {
 		return
@@ -37,6 +39,10 @@ func (s *server) writeDevice(w http.ResponseWriter, r *http.Request, g *auth.Gra
 		w.Header().Set(deviceHeader, g.DeviceToken)
 		return
 	}
+	sameSite := http.SameSiteStrictMode
+	if s.cookieSameSite == http.SameSiteNoneMode {
+		sameSite = http.SameSiteNoneMode
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     deviceCookie,
 		Value:    g.DeviceToken,
@@ -44,6 +50,6 @@ func (s *server) writeDevice(w http.ResponseWriter, r *http.Request, g *auth.Gra
 		MaxAge:   deviceMaxAge,
 		HttpOnly: true,
 		Secure:   s.cookieSecure,
-		SameSite: http.SameSiteStrictMode,
+		SameSite: sameSite,
 	})
 }

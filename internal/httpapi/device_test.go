@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -61,4 +62,23 @@ func TestDeviceToken(t *testing.T) {
 			t.Errorf("sign-in with X-Device-Token: got %q back, want the same %q", got, tok)
 		}
 	})
+}
+
+// TestDeviceToken_CrossSiteApp: with --cookie-samesite none (an app on
+// another site) the device cookie is SameSite=None too, or the browser
+// would never send it back with the app's cross-site sign-ins.
+func TestDeviceToken_CrossSiteApp(t *testing.T) {
+	t.Parallel()
+	ts := newServer(t, serverOptions{cookieSameSite: http.SameSiteNoneMode})
+	ts.register(t, "device@example.com", goodPassword)
+	resp := ts.do(t, request{method: "POST", path: "/v1/auth/sign_in", body: credentials("device@example.com", goodPassword)})
+	for _, l := range resp.header.Values("Set-Cookie") {
+		if strings.HasPrefix(l, "gatehouse_device=") {
+			if !strings.HasSuffix(l, "; HttpOnly; Secure; SameSite=None") {
+				t.Errorf("%s: got device cookie %q, want SameSite=None", resp.call, l)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: no device cookie", resp.call)
 }
