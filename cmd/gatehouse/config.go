@@ -22,6 +22,8 @@ type Config struct {
 	DB                string
 	Redis             string
 	Secret            string
+	SecretFile        string
+	TokenAlg          string
 	AccessTTL         time.Duration
 	SessionTTL        time.Duration
 	RefreshGrace      time.Duration
@@ -41,6 +43,12 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	ShutdownDrain     time.Duration
+	MaxClockSkew      time.Duration
+	SQLiteMinFreeMiB  int
+	// issuesNoTokens marks the one-shot admin commands' app (set by
+	// openApp, never by a flag): see appKeys.
+	issuesNoTokens bool
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
@@ -56,7 +64,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&c.Addr, "addr", "localhost:3000", "listen address")
 	fs.StringVar(&c.DB, "db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL")
 	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for rate-limit and back-off counters shared by all nodes")
-	fs.StringVar(&c.Secret, "secret", "", "HS256 key, at least 32 bytes; default: a random key generated once and kept in the database")
+	fs.StringVar(&c.Secret, "secret", "", "root secret, at least 32 bytes: derives session secrets and is the seed's HS256 key (default: --secret-file)")
+	fs.StringVar(&c.SecretFile, "secret-file", "", "file holding the root secret (its bytes exactly); default on SQLite: the database path + .key, created owner-only if missing")
+	fs.StringVar(&c.TokenAlg, "token-alg", "HS256", "access-token signature: HS256 (the seed's format), EdDSA or ES256 (with kid, public keys at /.well-known/jwks.json)")
 	fs.DurationVar(&c.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "session lifetime (not extended by refreshing)")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "how long a just-replaced token still refreshes to the same result")
@@ -76,6 +86,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", time.Second, "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 30*time.Second, "how far this node's clock may be from the database's; beyond it /readyz fails")
+	fs.IntVar(&c.SQLiteMinFreeMiB, "sqlite-min-free-mib", 64, "free space (MiB) the SQLite database's file system must keep; below it /readyz fails")
 
 	// Environment first, so explicit flags parsed afterwards win.
 	var envErr error
@@ -122,12 +135,20 @@ func (c *Config) validate() error {
 	switch {
 	case c.Secret != "" && len(c.Secret) < minSecretBytes:
 		return usagef("--secret must be at least %d bytes, got %d", minSecretBytes, len(c.Secret))
+	case c.Secret != "" && c.SecretFile != "":
+		return usagef("--secret and --secret-file are two ways to give one secret: give one")
+	case c.TokenAlg != "HS256" && c.TokenAlg != "EdDSA" && c.TokenAlg != "ES256":
+		return usagef("--token-alg must be HS256, EdDSA or ES256")
 	case c.AccessTTL < time.Second || c.SessionTTL < time.Second:
 		return usagef("--access-ttl and --session-ttl must be at least 1s")
 	case c.RefreshGrace < 0:
 		return usagef("--refresh-grace must not be negative")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 256:
 		return usagef("--password-min-length must be between 1 and 256")
+	case c.MaxClockSkew < time.Second:
+		return usagef("--max-clock-skew must be at least 1s")
+	case c.ShutdownDrain < 0 || c.SQLiteMinFreeMiB < 0:
+		return usagef("--shutdown-drain and --sqlite-min-free-mib must not be negative")
 	case c.HashSlots < 0 || c.HashQueue < 0:
 		return usagef("--hash-slots and --hash-queue must not be negative")
 	case c.CookieHostPrefix && !c.CookieSecure:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,14 +10,17 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
@@ -43,6 +45,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
 	defer startCalibration(app.svc, log)()
+	defer startClockSync(app.svc, log)()
+	defer app.followKeys(cfg.TokenAlg, log)()
 	limitMemory(cfg, getenv)
 
 	if cfg.MetricsAddr != "" {
@@ -58,7 +62,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
-	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownDrain, cfg.ShutdownTimeout)
 }
 
 // startCalibration learns, in the background, how long the slowest kind
@@ -98,19 +102,24 @@ func serveMetrics(ctx context.Context, cfg *Config, h http.Handler, log *slog.Lo
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := serveHTTP(ctx, ln, mux, log, cfg.ShutdownTimeout); err != nil {
+		if err := serveHTTP(ctx, ln, mux, log, 0, cfg.ShutdownTimeout); err != nil {
 			log.Error("metrics listener failed", "err", err)
 		}
 	}()
 	return func() { cancel(); <-done }, nil
 }
 
-// serveHTTP serves h on ln until ctx ends, then drains in-flight requests
-// for at most shutdownTimeout. The server's limits are the service's: the
-// bench's baseline server uses them too, so it is loaded the same way.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, shutdownTimeout time.Duration) error {
+// serveHTTP serves h on ln until ctx ends. Then for the drain period it
+// keeps accepting and answers every new request with 503 and Retry-After
+// (httpapi.RefuseWhileDraining), so load balancers and clients move on
+// while nothing is dropped; then it closes the listener, so later
+// connections are refused, and waits for in-flight requests for at most
+// shutdownTimeout. The server's limits are the service's: the bench's
+// baseline server uses them too, so it is loaded the same way.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain, shutdownTimeout time.Duration) error {
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           httpapi.RefuseWhileDraining(draining.Load, h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
@@ -126,7 +135,13 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout)
+	draining.Store(true)
+	log.Info("shutting down", "drain", drain, "timeout", shutdownTimeout)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(drain):
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -143,6 +158,7 @@ type app struct {
 	handler http.Handler // the public API
 	metrics http.Handler // GET /metrics, for --metrics-addr only
 	closers []func() error
+	keys    keyState
 }
 
 // Close stops the change feed and closes connections, last opened first.
@@ -162,9 +178,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	a := &app{store: store, closers: []func() error{store.Close}}
 	fail := func(err error) (*app, error) { a.Close(); return nil, err }
-	key, err := signingKey(ctx, cfg, store)
+	key, err := appKeys(ctx, cfg, store, a, log)
 	if err != nil {
 		return fail(err)
+	}
+	if cfg.Redis != "" {
+		redis.SetLogger(log)
 	}
 	counter, closeCounter, err := newCounter(ctx, cfg, store)
 	if err != nil {
@@ -186,18 +205,23 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
+		DiskFree:     diskFree(store),
+		Build:        metrics.Build(readBuildInfo()),
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
 		Counter:           counter,
 		Store:             store,
 		Key:               key,
+		Tokens:            a.keys.tokens,
 		Hasher:            password.NewHasher(password.DefaultParams()),
 		HashLimiter:       hashSlots,
 		AccessTTL:         cfg.AccessTTL,
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
 		PasswordMinLength: cfg.PasswordMinLength,
+		MaxClockSkew:      cfg.MaxClockSkew,
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
@@ -215,7 +239,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		CORSHeaders:      cfg.CORSHeaders,
 		TrustedProxies:   cfg.TrustedProxies,
 		IPv6Prefix:       cfg.IPv6Prefix,
-		Ready:            store.Ready,
+		Ready:            readiness(store, svc, uint64(cfg.SQLiteMinFreeMiB)<<20),
+		JWKS:             a.keys.tokens.JWKS,
+		JWKSMaxAge:       keyring.JWKSMaxAge,
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
 	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
@@ -244,23 +270,6 @@ func limitMemory(cfg *Config, getenv func(string) string) {
 		debug.SetMemoryLimit(hashing + 64<<20)
 	}
 	debug.FreeOSMemory()
-}
-
-// signingKey is --secret, or else the key generated once and kept in the
-// database, so restarts and every node share it.
-func signingKey(ctx context.Context, cfg *Config, store auth.Store) ([]byte, error) {
-	if cfg.Secret != "" {
-		return []byte(cfg.Secret), nil
-	}
-	key, err := store.Secret(ctx, "jwt_signing_key", func() []byte {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return b
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load signing key: %w", err)
-	}
-	return key, nil
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {

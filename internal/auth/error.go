@@ -27,6 +27,7 @@ const (
 	CodeValidationFailed     Code = "validation_failed"
 	CodeRateLimited          Code = "rate_limited"
 	CodeUnavailable          Code = "unavailable"
+	CodeOutcomeUnknown       Code = "outcome_unknown"
 )
 
 // Error is the one error type that crosses the API boundary. Message is
@@ -69,6 +70,11 @@ var (
 	ErrNotFound           = &Error{Code: CodeNotFound, Message: "Not found"}
 	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable", RetryAfter: time.Second}
 	ErrRateLimited        = &Error{Code: CodeRateLimited, Message: "Too many requests", RetryAfter: time.Second}
+	// ErrOutcomeUnknown is returned by a store when a write may or may not
+	// have committed: the connection failed after the statement or its
+	// COMMIT may have reached the database. docs/api.md says how each
+	// endpoint is retried safely.
+	ErrOutcomeUnknown = &Error{Code: CodeOutcomeUnknown, Message: "Service temporarily unavailable; the change may or may not have been made", RetryAfter: time.Second}
 
 	// ErrEmailTaken is returned by UserStore when the normalized email
 	// already belongs to a user.

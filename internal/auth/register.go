@@ -51,12 +51,14 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	now := s.clock()
 	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	sess := s.newSession(0, r.Client, now)
-	if err := s.store.CreateUser(ctx, u, sess); err != nil {
+	epoch := s.cache.currentEpoch()
+	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })
+	if err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return nil, ErrEmailTaken
 		}
 		return nil, unavailable(err)
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }

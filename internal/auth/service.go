@@ -16,9 +16,14 @@ import (
 // defaults of API.md.
 type Config struct {
 	Store Store
-	// Key signs access tokens and, domain-separated, derives the session
-	// secrets. At least 32 bytes.
-	Key          []byte
+	// Key is the root secret: domain-separated, it derives the session
+	// secrets, and it is the HS256 key "root" of the signing ring. At least
+	// 32 bytes. Rotating signing keys (Tokens) never changes it, so it
+	// signs nobody out.
+	Key []byte
+	// Tokens signs and verifies access tokens with the key ring; nil means
+	// a ring of Key alone, the seed's HS256.
+	Tokens       *token.Issuer
 	Hasher       *password.Hasher
 	HashLimiter  *password.Limiter
 	AccessTTL    time.Duration // default 1h
@@ -31,7 +36,14 @@ type Config struct {
 	// CacheSize bounds the in-memory session cache. Default 100,000.
 	CacheSize int
 	// Now is the clock; default time.Now. Tests inject a fixed clock.
+	// SyncClock corrects it by its measured offset from the store's.
 	Now func() time.Time
+	// MaxClockSkew bounds how far a node's clock may be from the
+	// database's: access tokens minted that far ahead are still accepted,
+	// and beyond it ClockReady fails. Default 30s.
+	MaxClockSkew time.Duration
+	// OnClockOffset receives each measured offset (a metric); may be nil.
+	OnClockOffset func(time.Duration)
 	// OnEvent receives the audit trail; may be nil.
 	OnEvent func(Event)
 	// OnHashWait receives how long each hash waited for a slot; may be nil.
@@ -44,9 +56,6 @@ type Config struct {
 	// Logger receives internal errors; default discards.
 	Logger *slog.Logger
 }
-
-// Clock-skew tolerance when checking access-token expiry.
-const tokenLeeway = 5 * time.Second
 
 // Service implements the use cases of the API on top of a Store.
 type Service struct {
@@ -62,9 +71,14 @@ type Service struct {
 	grace      time.Duration
 	minPwLen   int
 	maxPerUser int
+	// now reads the corrected clock (clock.go); localNow the node's own.
 	now        func() time.Time
+	localNow   func() time.Time
+	maxSkew    time.Duration
+	offset     atomic.Int64 // nanoseconds the database's clock is ahead
 	onEvent    func(Event)
 	onHashWait func(time.Duration)
+	onOffset   func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
 	// cacheTrusted is false while a multi-node change feed is down.
@@ -82,6 +96,7 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.PasswordMinLength, 8)
 	withDefault(&cfg.MaxSessionsPerUser, 20)
 	withDefault(&cfg.CacheSize, 100_000)
+	withDefault(&cfg.MaxClockSkew, 30*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -94,12 +109,21 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.OnHashWait == nil {
 		cfg.OnHashWait = func(time.Duration) {}
 	}
+	if cfg.OnClockOffset == nil {
+		cfg.OnClockOffset = func(time.Duration) {}
+	}
 	if cfg.PasswordMinLength > maxPasswordChars {
 		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
 	}
-	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, tokenLeeway)
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+	if len(cfg.Key) < token.MinKeySize {
+		return nil, fmt.Errorf("auth: root key is %d bytes, need at least %d", len(cfg.Key), token.MinKeySize)
+	}
+	tokens := cfg.Tokens
+	if tokens == nil {
+		var err error
+		if tokens, err = NewIssuer(cfg.Key, cfg.AccessTTL, cfg.MaxClockSkew); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{
 		store:      cfg.Store,
@@ -114,16 +138,35 @@ func NewService(cfg Config) (*Service, error) {
 		grace:      cfg.RefreshGrace,
 		minPwLen:   cfg.PasswordMinLength,
 		maxPerUser: cfg.MaxSessionsPerUser,
-		now:        cfg.Now,
+		localNow:   cfg.Now,
+		maxSkew:    cfg.MaxClockSkew,
 		onEvent:    cfg.OnEvent,
 		onHashWait: cfg.OnHashWait,
+		onOffset:   cfg.OnClockOffset,
 		log:        cfg.Logger,
 	}
 	if cfg.Counter != nil {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}
 	}
+	s.now = s.correctedNow
 	s.cacheTrusted.Store(true)
 	return s, nil
+}
+
+// NewIssuer returns the token issuer a Service with this root key, access
+// TTL and clock-skew bound (0: the defaults) would build: a ring of key
+// alone, for the caller to give more keys (token.Issuer.SetKeys) and pass
+// as Config.Tokens. The leeway lets a token minted by a node up to maxSkew
+// ahead verify everywhere; at the other end Authenticate holds exp
+// exactly: a token past its exp is token_expired, whichever node looks.
+func NewIssuer(key []byte, accessTTL, maxSkew time.Duration) (*token.Issuer, error) {
+	withDefault(&accessTTL, time.Hour)
+	withDefault(&maxSkew, 30*time.Second)
+	iss, err := token.NewIssuer(key, accessTTL, maxSkew)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return iss, nil
 }
 
 func withDefault[T comparable](v *T, def T) {

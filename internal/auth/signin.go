@@ -49,12 +49,18 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 	now := s.clock()
 	if rehash != "" {
-		if err := s.store.SetPasswordHash(ctx, u.ID, rehash, now); err != nil {
+		err := commit(ctx, func(ctx context.Context) error { return s.store.SetPasswordHash(ctx, u.ID, rehash, now) })
+		if err != nil {
 			return nil, unavailable(err)
 		}
 	}
 	sess := s.newSession(u.ID, c.Client, now)
-	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
+	epoch := s.cache.currentEpoch()
+	var evicted []string
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
+		return err
+	})
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -63,7 +69,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.Client.IP, Reason: "session_cap"})
 	}
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
-	g, err := s.grant(sess, u)
+	g, err := s.grant(sess, u, epoch)
 	if err != nil {
 		return nil, err
 	}

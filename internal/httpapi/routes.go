@@ -29,9 +29,15 @@ func (s *server) register(mux *http.ServeMux) {
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 
+	// Public keys, for services that verify tokens themselves.
+	if s.jwks != nil {
+		mux.Handle("GET /.well-known/jwks.json", s.jwks)
+	}
+
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
+	mux.Handle("GET /openapi.json", s.handleOpenAPI())
 	// No /metrics here: its counters tell unknown_email from wrong_password,
 	// so it is served only on its own listener (--metrics-addr).
 }

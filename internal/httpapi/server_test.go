@@ -185,8 +185,9 @@ type response struct {
 }
 
 // do performs req. Whatever the scenario, it fails the test on any 5xx
-// other than an intended 503, and on a response without the headers API.md
-// puts on every response. It never calls t.Fatal, so it is safe from
+// other than an intended 503, on a response without the headers API.md
+// puts on every response, and on an exchange that openapi.json does not
+// describe. It never calls t.Fatal, so it is safe from
 // goroutines; a transport error leaves status 0.
 func (ts *testServer) do(t *testing.T, req request) response {
 	t.Helper()
@@ -229,6 +230,7 @@ func (ts *testServer) do(t *testing.T, req request) response {
 		t.Errorf("%s: read body: %v", req.call(), err)
 	}
 	resp := response{call: req.call(), status: hresp.StatusCode, header: hresp.Header, body: string(b)}
+	checkSpec(t, hr, req.body, resp)
 	if resp.status >= 500 && !(resp.status == http.StatusServiceUnavailable && req.unavailableOK) {
 		t.Errorf("%s: got status %d, want no 5xx; body %s", resp.call, resp.status, resp.body)
 	}
