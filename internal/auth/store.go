@@ -12,6 +12,7 @@ import (
 type Store interface {
 	UserStore
 	SessionStore
+	MailStore
 
 	// Secret returns the named secret, creating it with generate() if it
 	// does not exist yet. Concurrent callers on any node get the same value;

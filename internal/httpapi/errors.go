@@ -27,6 +27,7 @@ var statusOf = map[auth.Code]int{
 	auth.CodeValidationFailed:     http.StatusUnprocessableEntity,
 	auth.CodeRateLimited:          http.StatusTooManyRequests,
 	auth.CodeUnavailable:          http.StatusServiceUnavailable,
+	auth.CodeTokenInvalid:         http.StatusUnprocessableEntity,
 }
 
 type errorBody struct {
