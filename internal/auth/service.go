@@ -43,6 +43,10 @@ type Config struct {
 	Limits Limits
 	// Logger receives internal errors; default discards.
 	Logger *slog.Logger
+	// ResetTTL is how long a password-reset link works; default 30m.
+	ResetTTL time.Duration
+	// MaxPendingMails bounds the outbox backlog; default 10,000.
+	MaxPendingMails int
 }
 
 // Clock-skew tolerance when checking access-token expiry.
@@ -66,6 +70,10 @@ type Service struct {
 	onHashWait func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
+	// Mail links (outbox.go, recovery.go).
+	mailKey         []byte
+	resetTTL        time.Duration
+	maxPendingMails int
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
 }
@@ -81,6 +89,8 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.PasswordMinLength, 8)
 	withDefault(&cfg.MaxSessionsPerUser, 20)
 	withDefault(&cfg.CacheSize, 100_000)
+	withDefault(&cfg.ResetTTL, 30*time.Minute)
+	withDefault(&cfg.MaxPendingMails, 10_000)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -116,6 +126,10 @@ func NewService(cfg Config) (*Service, error) {
 		onEvent:    cfg.OnEvent,
 		onHashWait: cfg.OnHashWait,
 		log:        cfg.Logger,
+
+		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
+		resetTTL:        cfg.ResetTTL,
+		maxPendingMails: cfg.MaxPendingMails,
 	}
 	if cfg.Counter != nil {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}

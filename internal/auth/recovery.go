@@ -1,0 +1,149 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Mail budgets. A victim's inbox gets at most mailPerAddress mails an hour
+// however many addresses ask; one client address can ask for at most
+// mailPerIP an hour across all victims (so it cannot fill the outbox
+// either), and can try at most tokenPerIP tokens an hour. Tokens carry
+// 128 random bits plus a 256-bit MAC, so the token budget is against
+// floods, not guessing.
+const (
+	mailWindow     = time.Hour
+	mailPerAddress = 5
+	mailPerIP      = 20
+	tokenPerIP     = 60
+)
+
+// limitMail is the one place where the mail flows ask the limiter for
+// budget: action "mail" counts a mail to email from ip; "token" counts a
+// token tried from ip (email empty). Disabled limits allow everything.
+func (s *Service) limitMail(ctx context.Context, action, email, ip string) error {
+	l := s.limits
+	if l == nil {
+		return nil
+	}
+	type budget struct {
+		key string
+		max int64
+	}
+	budgets := []budget{{"ip:token:" + ip, tokenPerIP}}
+	if action == "mail" {
+		budgets = []budget{{"ip:mail:" + ip, mailPerIP}, {"mail:addr:" + limitKey(email), mailPerAddress}}
+	}
+	for _, b := range budgets {
+		n, resetAt, err := l.c.Incr(ctx, b.key, mailWindow)
+		if err != nil {
+			return unavailable(err)
+		}
+		if n > b.max {
+			s.onEvent(Event{Type: EventRateLimited, IP: ip, Reason: action})
+			return l.rateLimited(resetAt)
+		}
+	}
+	return nil
+}
+
+// ForgotPassword queues a reset mail for email, if it names an account.
+// It answers the same for every syntactically valid address after the
+// same work: the budgets, keyed on the address whether or not it is
+// known, and one insert into the outbox. Looking the account up, issuing
+// the token and sending happen later in the outbox worker (NextMail), so
+// neither the answer, its timing nor the database work of the request
+// tells whether the account exists.
+func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
+	email = NormalizeEmail(email)
+	var v validation
+	v.email(email)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if err := s.limitMail(ctx, "mail", email, c.limitAddr()); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, KindPasswordReset, email, 0)
+}
+
+// SendReset queues a reset mail for an existing user, for an operator
+// (`gatehouse users send-reset`); no budgets apply.
+func (s *Service) SendReset(ctx context.Context, ref string) (*User, error) {
+	u, err := s.FindUser(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return u, s.enqueue(ctx, KindPasswordReset, u.Email, u.ID)
+}
+
+// PasswordReset is the input of ResetPassword.
+type PasswordReset struct {
+	Token                string
+	Password             string
+	PasswordConfirmation string
+	Client               Client
+}
+
+// ResetPassword sets a new password with a token from a reset mail, ends
+// every session of the user and signs in a new one. The token works once,
+// until its expiry, and only while the password it was issued under is
+// unchanged; every failure is ErrTokenInvalid. The account's failure
+// back-off is cleared (its owner proved control of the address), but an
+// account locked by an administrator or the failure limit stays locked.
+func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, error) {
+	if err := s.limitMail(ctx, "token", "", r.Client.limitAddr()); err != nil {
+		return nil, err
+	}
+	t, err := s.checkMailToken(ctx, r.Token, KindPasswordReset)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) || err == nil && passwordStamp(u.PasswordHash) != t.Stamp {
+		return nil, ErrTokenInvalid
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var v validation
+	v.password(r.Password, u.Email, s.minPwLen)
+	v.confirmation(r.Password, r.PasswordConfirmation)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	var hash string
+	if err := s.withHashSlot(ctx, func() (err error) {
+		hash, err = s.hasher.Hash(r.Password)
+		return err
+	}); err != nil {
+		return nil, unavailable(err)
+	}
+	now := s.clock()
+	if err := s.store.UseResetToken(ctx, t.ID, hash, now); errors.Is(err, ErrNotFound) {
+		return nil, ErrTokenInvalid // a concurrent reset used it first
+	} else if err != nil {
+		return nil, unavailable(err)
+	}
+	if _, err := s.revokeUserSessions(ctx, u.ID, "", r.Client, "password_reset"); err != nil {
+		return nil, err
+	}
+	s.onEvent(Event{Type: EventPasswordChanged, UserID: u.ID, IP: r.Client.IP, Reason: "reset"})
+	if err := s.limits.unlocked(ctx, u.Email); err != nil {
+		return nil, err
+	}
+	// The notice is best effort: the password is already changed, and a
+	// full outbox must not turn a completed reset into an error.
+	if err := s.enqueue(ctx, KindPasswordChanged, u.Email, u.ID); err != nil {
+		s.log.Warn("password-changed notice not queued", "user_id", u.ID, "err", err)
+	}
+	sess := s.newSession(u.ID, r.Client, now)
+	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	s.revoked(evicted...)
+	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP, Reason: "reset"})
+	return s.grant(sess, u)
+}
