@@ -34,6 +34,7 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	Mail              MailConfig
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
@@ -65,6 +66,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
+	c.Mail.flags(fs)
 
 	// Environment first, so explicit flags parsed afterwards win.
 	var envErr error
@@ -96,6 +98,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return nil, err
 	}
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
+		return nil, err
+	}
+	if err := c.Mail.validate(); err != nil {
 		return nil, err
 	}
 	return c, c.validate()

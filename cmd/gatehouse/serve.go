@@ -42,6 +42,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
+	if err != nil {
+		return err
+	}
+	defer stopMailer()
 	limitMemory(cfg, getenv)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -133,6 +138,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		MailBacklog:  store.CountPendingMails,
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
@@ -148,6 +154,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
+		ResetTTL:          cfg.Mail.ResetTTL,
 	})
 	if err != nil {
 		return fail(err)

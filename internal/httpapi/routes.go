@@ -26,6 +26,10 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/auth/sessions/{id}", s.bounded(s.authenticated(s.handleRevokeSession)))
 	mux.Handle("PUT /v1/auth/password", s.bounded(s.authenticated(s.handleChangePassword)))
 
+	// Account recovery: the mailed token is the credential.
+	mux.Handle("POST /v1/auth/password/forgot", s.bounded(s.handleForgotPassword()))
+	mux.Handle("POST /v1/auth/password/reset", s.bounded(s.handleResetPassword()))
+
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 

@@ -65,6 +65,7 @@ type testServer struct {
 	url    string
 	clock  *authtest.Clock
 	store  auth.Store
+	svc    *auth.Service
 	logs   *syncBuffer
 	client *http.Client
 }
@@ -143,6 +144,7 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		url:   srv.URL,
 		clock: clock,
 		store: store,
+		svc:   svc,
 		logs:  logs,
 		client: &http.Client{
 			Transport: srv.Client().Transport,
