@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
 	"net/url"
@@ -68,6 +67,3 @@ func startMailer(ctx context.Context, cfg *Config, svc *auth.Service, log *slog.
 	go func() { defer close(done); w.Run(ctx) }()
 	return func() { cancel(); <-done }, nil
 }
-
-// errNoMailCommand is returned for an unknown `mail` subcommand.
-var errNoMailCommand = errors.New("usage: gatehouse mail list|retry")

@@ -51,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUsers(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, getenv, stdout, stderr)
+	case "mail":
+		return runMail(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, getenv, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
@@ -72,6 +74,7 @@ Commands:
   migrate   apply database migrations and exit
   users     manage accounts: create, list, lock, unlock, delete, import
   sessions  list and revoke sessions
+  mail      inspect the mail outbox: list, retry
   bench     measure throughput and latency on this machine (loopback only)
   version   print the version
   help      show this text

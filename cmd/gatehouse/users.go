@@ -31,6 +31,7 @@ Commands:
                         failed sign-ins
   delete USER --yes     delete an account and its sessions for good
   import FILE           import the Rails app's users (CSV or JSON Lines)
+  send-reset USER       queue a password-reset mail to the user
 
 Run 'gatehouse users <command> -h' for its flags.
 `
@@ -60,6 +61,8 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return runUsersDelete(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runUsersImport(ctx, args, getenv, stdin, stdout, stderr)
+	case "send-reset":
+		return runUsersSendReset(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usersUsage)
 		return nil

@@ -68,14 +68,10 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 	return s.enqueue(ctx, KindPasswordReset, email, 0)
 }
 
-// SendReset queues a reset mail for an existing user, for an operator
-// (`gatehouse users send-reset`); no budgets apply.
-func (s *Service) SendReset(ctx context.Context, ref string) (*User, error) {
-	u, err := s.FindUser(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return u, s.enqueue(ctx, KindPasswordReset, u.Email, u.ID)
+// SendReset queues a reset mail for u, for an operator (`gatehouse users
+// send-reset`); no budgets apply.
+func (s *Service) SendReset(ctx context.Context, u *User) error {
+	return s.enqueue(ctx, KindPasswordReset, u.Email, u.ID)
 }
 
 // PasswordReset is the input of ResetPassword.
