@@ -43,6 +43,7 @@ type SMTPServer struct {
 	mails chan ReceivedMail
 	mu    sync.Mutex
 	srv   *smtp.Server
+	ln    net.Listener
 }
 
 // SMTPOptions configure StartSMTP.
@@ -88,7 +89,7 @@ func (s *SMTPServer) serve(ln net.Listener) {
 		srv.TLSConfig = s.ClientTLS.Clone()
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go srv.Serve(ln)
 }
@@ -98,6 +99,9 @@ func (s *SMTPServer) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
+		// Close the listener too: Serve may not have registered it with
+		// the server yet.
+		s.ln.Close()
 		s.srv.Close()
 		s.srv = nil
 	}
