@@ -18,6 +18,8 @@ type MailConfig struct {
 	From      string
 	Templates string
 	ResetTTL  time.Duration
+	// RequireConfirmation refuses sign-in to unconfirmed addresses.
+	RequireConfirmation bool
 }
 
 func (c *MailConfig) flags(fs *flag.FlagSet) {
@@ -26,6 +28,7 @@ func (c *MailConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.From, "mail-from", "Gatehouse <no-reply@localhost>", "sender of every mail")
 	fs.StringVar(&c.Templates, "mail-templates", "", "folder of templates (<kind>.txt, <kind>.html) that replace the embedded ones")
 	fs.DurationVar(&c.ResetTTL, "reset-ttl", 30*time.Minute, "how long a password-reset link works")
+	fs.BoolVar(&c.RequireConfirmation, "require-email-confirmation", false, "refuse sign-in (403 email_unconfirmed) until a registered address is confirmed; registration then starts no session")
 }
 
 func (c *MailConfig) validate() error {

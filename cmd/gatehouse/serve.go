@@ -155,6 +155,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
 		ResetTTL:          cfg.Mail.ResetTTL,
+		RequireConfirmed:  cfg.Mail.RequireConfirmation,
 	})
 	if err != nil {
 		return fail(err)

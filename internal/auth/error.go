@@ -28,6 +28,7 @@ const (
 	CodeRateLimited          Code = "rate_limited"
 	CodeUnavailable          Code = "unavailable"
 	CodeTokenInvalid         Code = "token_invalid"
+	CodeEmailUnconfirmed     Code = "email_unconfirmed"
 )
 
 // Error is the one error type that crosses the API boundary. Message is
@@ -79,6 +80,11 @@ var (
 	// forged, used, superseded, expired or outlived its password: the
 	// client cannot tell which, and need not.
 	ErrTokenInvalid = &Error{Code: CodeTokenInvalid, Message: "Reset token is invalid or has expired"}
+	// ErrConfirmTokenInvalid is ErrTokenInvalid for a confirmation link.
+	ErrConfirmTokenInvalid = &Error{Code: CodeTokenInvalid, Message: "Confirmation token is invalid or has expired"}
+	// ErrEmailUnconfirmed refuses sign-in until the address is confirmed
+	// (with --require-email-confirmation).
+	ErrEmailUnconfirmed = &Error{Code: CodeEmailUnconfirmed, Message: "Email not confirmed"}
 	// ErrOutboxFull is returned by MailStore.EnqueueMail when the backlog
 	// is at its bound; clients see it as a temporary failure.
 	ErrOutboxFull = &Error{Code: CodeUnavailable, Message: "Mail queue full, try again later", RetryAfter: time.Minute}

@@ -14,6 +14,14 @@ type MailKind string
 const (
 	KindPasswordReset   MailKind = "password_reset"
 	KindPasswordChanged MailKind = "password_changed"
+	// KindConfirmEmail asks to confirm the account's address; its token
+	// has purpose KindConfirmEmail.
+	KindConfirmEmail MailKind = "confirm_email"
+	// KindEmailChange goes to the new address of an address change; its
+	// token (purpose KindConfirmEmail) names that address.
+	KindEmailChange MailKind = "email_change"
+	// KindEmailChangeNotice tells the old address of a change request.
+	KindEmailChangeNotice MailKind = "email_change_notice"
 )
 
 // MailState is where a mail is in the outbox.
@@ -53,6 +61,9 @@ type MailToken struct {
 	ID      string
 	UserID  int64
 	Purpose MailKind
+	// Email is the address the link proves: the account's for a reset or
+	// confirmation, the new one for an address change.
+	Email string
 	// Stamp fingerprints the password hash at issue: the token dies when
 	// the password changes.
 	Stamp     string
@@ -80,8 +91,14 @@ type MailStore interface {
 	// MailToken returns token id. ErrNotFound if absent.
 	MailToken(ctx context.Context, id string) (*MailToken, error)
 	// UseResetToken deletes token id and sets its user's password hash in
-	// one transaction: the token works once. ErrNotFound if it is gone.
+	// one transaction: the token works once. The address is then proven,
+	// so EmailUnconfirmed is cleared too. ErrNotFound if it is gone.
 	UseResetToken(ctx context.Context, id, hash string, at time.Time) error
+	// UseEmailToken deletes confirmation token id and, in the same
+	// transaction, sets its user's email to the token's and clears the
+	// user's EmailUnconfirmed. ErrNotFound if the token is gone;
+	// ErrEmailTaken if another account has the address by now.
+	UseEmailToken(ctx context.Context, id string, at time.Time) error
 	// ListMails returns up to limit mails with ID < beforeID (any ID for
 	// beforeID <= 0), newest first.
 	ListMails(ctx context.Context, beforeID int64, limit int) ([]Mail, error)

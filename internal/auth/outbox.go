@@ -23,6 +23,9 @@ const (
 	// MaxMailAttempts is when the outbox gives up on a mail (about two
 	// hours of retries) and marks it failed, for `gatehouse mail retry`.
 	MaxMailAttempts = 30
+	// confirmTTL is the life of a confirmation link: long enough for a
+	// mail read the next day; it only proves an address.
+	confirmTTL = 48 * time.Hour
 )
 
 // Outgoing is a mail the worker may send now. Token is the link's token
@@ -75,23 +78,21 @@ func (s *Service) NextMail(ctx context.Context) (*Outgoing, error) {
 // ready returns the mail with its token, or nil and why there is nothing
 // to send.
 func (s *Service) ready(ctx context.Context, m *Mail, now time.Time) (*Outgoing, string, error) {
-	if m.Kind != KindPasswordReset {
+	purpose, ttl := tokenPurpose(m.Kind), s.tokenTTL(m.Kind)
+	if purpose == "" {
 		return &Outgoing{Mail: *m}, "", nil
 	}
-	if !now.Before(m.CreatedAt.Add(s.resetTTL)) {
+	if !now.Before(m.CreatedAt.Add(ttl)) {
 		return nil, "link expired before it could be sent", nil
 	}
 	var t *MailToken
 	if m.TokenID == "" {
-		u, err := s.store.UserByEmail(ctx, m.To)
-		if errors.Is(err, ErrNotFound) {
-			return nil, "no account with this address", nil
+		u, reason, err := s.recipient(ctx, m)
+		if u == nil {
+			return nil, reason, err
 		}
-		if err != nil {
-			return nil, "", unavailable(err)
-		}
-		t = &MailToken{ID: newTokenID(), UserID: u.ID, Purpose: m.Kind, Stamp: passwordStamp(u.PasswordHash),
-			CreatedAt: now, ExpiresAt: m.CreatedAt.Add(s.resetTTL)}
+		t = &MailToken{ID: newTokenID(), UserID: u.ID, Purpose: purpose, Email: m.To,
+			Stamp: passwordStamp(u.PasswordHash), CreatedAt: now, ExpiresAt: m.CreatedAt.Add(ttl)}
 		if err := s.store.AttachMailToken(ctx, m.ID, t); errors.Is(err, ErrNotFound) {
 			return nil, "account deleted", nil
 		} else if err != nil {
@@ -109,6 +110,50 @@ func (s *Service) ready(ctx context.Context, m *Mail, now time.Time) (*Outgoing,
 		}
 	}
 	return &Outgoing{Mail: *m, Token: s.mailToken(t)}, "", nil
+}
+
+// recipient resolves the account a link is for, or says why there is
+// none. A reset request names only an address; the others name the user.
+func (s *Service) recipient(ctx context.Context, m *Mail) (*User, string, error) {
+	var u *User
+	var err error
+	if m.Kind == KindPasswordReset {
+		u, err = s.store.UserByEmail(ctx, m.To)
+	} else {
+		u, err = s.store.UserByID(ctx, m.UserID)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, "no account with this address", nil
+	case err != nil:
+		return nil, "", unavailable(err)
+	case m.Kind == KindConfirmEmail && (u.Email != m.To || !u.EmailUnconfirmed):
+		return nil, "address confirmed or changed meanwhile", nil
+	case m.Kind == KindEmailChange && u.Email == m.To:
+		return nil, "address already changed", nil
+	}
+	return u, "", nil
+}
+
+// tokenPurpose is the purpose of the token a mail of kind carries, ""
+// for none. An address change and a confirmation share one purpose: a
+// user has at most one address waiting to be confirmed.
+func tokenPurpose(kind MailKind) MailKind {
+	switch kind {
+	case KindPasswordReset:
+		return KindPasswordReset
+	case KindConfirmEmail, KindEmailChange:
+		return KindConfirmEmail
+	}
+	return ""
+}
+
+// tokenTTL is how long the link of a mail of kind works, from the request.
+func (s *Service) tokenTTL(kind MailKind) time.Duration {
+	if kind == KindPasswordReset {
+		return s.resetTTL
+	}
+	return confirmTTL
 }
 
 // MailDone records the outcome of sending m: sent, or a retry after a
@@ -181,30 +226,39 @@ func passwordStamp(hash string) string {
 // a row edited to extend its life or move it to another user no longer
 // matches its MAC.
 func (s *Service) mailToken(t *MailToken) string {
-	sum := mac(s.mailKey, string(t.Purpose), t.ID, strconv.FormatInt(t.UserID, 10), t.Stamp,
+	sum := mac(s.mailKey, string(t.Purpose), t.ID, strconv.FormatInt(t.UserID, 10), t.Email, t.Stamp,
 		strconv.FormatInt(t.ExpiresAt.UnixMicro(), 10))
 	return t.ID + "." + base64.RawURLEncoding.EncodeToString(sum)
 }
 
-// checkMailToken returns the live token row that tok is the token of.
-// Every failure is ErrTokenInvalid.
-func (s *Service) checkMailToken(ctx context.Context, tok string, purpose MailKind) (*MailToken, error) {
+// checkMailToken returns the live token row that tok is the token of,
+// and its user. Every failure is invalid, the purpose's sentinel.
+func (s *Service) checkMailToken(ctx context.Context, tok string, purpose MailKind, invalid error) (*MailToken, *User, error) {
 	id, _, ok := strings.Cut(tok, ".")
 	if !ok || len(tok) > 128 || len(id) != 22 {
-		return nil, ErrTokenInvalid
+		return nil, nil, invalid
 	}
 	t, err := s.store.MailToken(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, ErrTokenInvalid
+		return nil, nil, invalid
 	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, nil, unavailable(err)
 	}
 	// Compare whole strings, as for refresh tokens: exactly one spelling
 	// of a token is valid.
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(s.mailToken(t))) != 1 ||
 		t.Purpose != purpose || !s.clock().Before(t.ExpiresAt) {
-		return nil, ErrTokenInvalid
+		return nil, nil, invalid
 	}
-	return t, nil
+	// The token dies with the password it was issued under, and with the
+	// account.
+	u, err := s.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, ErrNotFound) || err == nil && passwordStamp(u.PasswordHash) != t.Stamp {
+		return nil, nil, invalid
+	}
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	return t, u, nil
 }

@@ -92,16 +92,12 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 	if err := s.limitMail(ctx, "token", "", r.Client.limitAddr()); err != nil {
 		return nil, err
 	}
-	t, err := s.checkMailToken(ctx, r.Token, KindPasswordReset)
+	t, u, err := s.checkMailToken(ctx, r.Token, KindPasswordReset, ErrTokenInvalid)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
-	if errors.Is(err, ErrNotFound) || err == nil && passwordStamp(u.PasswordHash) != t.Stamp {
-		return nil, ErrTokenInvalid
-	}
-	if err != nil {
-		return nil, unavailable(err)
+	if u.Email != t.Email {
+		return nil, ErrTokenInvalid // mailed to an address the account has left
 	}
 	var v validation
 	v.password(r.Password, u.Email, s.minPwLen)

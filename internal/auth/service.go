@@ -47,6 +47,9 @@ type Config struct {
 	ResetTTL time.Duration
 	// MaxPendingMails bounds the outbox backlog; default 10,000.
 	MaxPendingMails int
+	// RequireEmailConfirmation refuses sign-in to unconfirmed addresses,
+	// and registration then starts no session.
+	RequireConfirmed bool
 }
 
 // Clock-skew tolerance when checking access-token expiry.
@@ -74,6 +77,7 @@ type Service struct {
 	mailKey         []byte
 	resetTTL        time.Duration
 	maxPendingMails int
+	requireConfirm  bool
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
 }
@@ -130,6 +134,7 @@ func NewService(cfg Config) (*Service, error) {
 		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
 		resetTTL:        cfg.ResetTTL,
 		maxPendingMails: cfg.MaxPendingMails,
+		requireConfirm:  cfg.RequireConfirmed,
 	}
 	if cfg.Counter != nil {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}

@@ -20,6 +20,7 @@ func mailTests() []storeTest {
 		{"ClaimMail_Concurrent", testClaimMailConcurrent},
 		{"AttachMailToken", testAttachMailToken},
 		{"UseResetToken", testUseResetToken},
+		{"UseEmailToken", testUseEmailToken},
 		{"FinishMail_RetryMail", testFinishRetryMail},
 		{"ListMails", testListMails},
 	}
@@ -137,7 +138,7 @@ func testClaimMailConcurrent(t *testing.T, st auth.Store) {
 }
 
 func newToken(userID int64, id string) *auth.MailToken {
-	return &auth.MailToken{ID: id, UserID: userID, Purpose: auth.KindPasswordReset, Stamp: "s1",
+	return &auth.MailToken{ID: id, UserID: userID, Purpose: auth.KindPasswordReset, Email: "a@example.com", Stamp: "s1",
 		CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)}
 }
 
@@ -182,7 +183,11 @@ func testAttachMailToken(t *testing.T, st auth.Store) {
 
 func testUseResetToken(t *testing.T, st auth.Store) {
 	ctx := t.Context()
-	u, _ := mustCreateUser(t, st, "a@example.com")
+	u := newUser("a@example.com")
+	u.EmailUnconfirmed = true
+	if err := st.CreateUser(ctx, u, newSession(0, t0)); err != nil {
+		t.Fatal(err)
+	}
 	m := mustEnqueue(t, st, u.Email, t0)
 	if err := st.AttachMailToken(ctx, m.ID, newToken(u.ID, "tok")); err != nil {
 		t.Fatalf("AttachMailToken = %v", err)
@@ -207,9 +212,53 @@ func testUseResetToken(t *testing.T, st auth.Store) {
 		t.Errorf("4 concurrent UseResetToken: %d succeeded, %d ErrNotFound; want 1 and 3", wins, losses)
 	}
 	got, err := st.UserByID(ctx, u.ID)
-	if err != nil || got.PasswordHash[:4] != "hash" || !got.UpdatedAt.Equal(at) {
-		t.Errorf("UserByID after the reset = %+v, %v; want a new hash updated at %v", got, err, at)
+	if err != nil || got.PasswordHash[:4] != "hash" || !got.UpdatedAt.Equal(at) || got.EmailUnconfirmed {
+		t.Errorf("UserByID after the reset = %+v, %v; want a new hash updated at %v, the address confirmed", got, err, at)
 	}
+}
+
+func testUseEmailToken(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	u := newUser("a@example.com")
+	u.EmailUnconfirmed = true
+	if err := st.CreateUser(ctx, u, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.UserByEmail(ctx, u.Email); err != nil || !got.EmailUnconfirmed {
+		t.Fatalf("UserByEmail of an unconfirmed user = %+v, %v; want EmailUnconfirmed", got, err)
+	}
+	mustCreateUser(t, st, "taken@example.com")
+	attach := func(id, email string) {
+		t.Helper()
+		tok := newToken(u.ID, id)
+		tok.Purpose, tok.Email = auth.KindConfirmEmail, email
+		if err := st.AttachMailToken(ctx, mustEnqueue(t, st, email, t0).ID, tok); err != nil {
+			t.Fatalf("AttachMailToken(%s) = %v", id, err)
+		}
+	}
+	attach("taken", "taken@example.com")
+	if err := st.UseEmailToken(ctx, "taken", t0); !errors.Is(err, auth.ErrEmailTaken) {
+		t.Errorf("UseEmailToken to an address taken meanwhile = %v, want ErrEmailTaken", err)
+	}
+	if _, err := st.MailToken(ctx, "taken"); err != nil {
+		t.Errorf("MailToken after a refused UseEmailToken = %v; want the token kept (nothing changed)", err)
+	}
+	attach("new", "new@example.com")
+	at := t0.Add(time.Minute)
+	if err := st.UseEmailToken(ctx, "new", at); err != nil {
+		t.Fatalf("UseEmailToken = %v", err)
+	}
+	got, err := st.UserByID(ctx, u.ID)
+	if err != nil || got.Email != "new@example.com" || got.EmailUnconfirmed || !got.UpdatedAt.Equal(at) {
+		t.Errorf("UserByID after UseEmailToken = %+v, %v; want new@example.com, confirmed, updated at %v", got, err, at)
+	}
+	checkNotFound(t, "UseEmailToken(used)", st.UseEmailToken(ctx, "new", at))
+	// A reset token is not a confirmation token.
+	attachReset := newToken(u.ID, "reset")
+	if err := st.AttachMailToken(ctx, mustEnqueue(t, st, "x@example.com", t0).ID, attachReset); err != nil {
+		t.Fatal(err)
+	}
+	checkNotFound(t, "UseEmailToken(a reset token)", st.UseEmailToken(ctx, "reset", at))
 }
 
 func testFinishRetryMail(t *testing.T, st auth.Store) {

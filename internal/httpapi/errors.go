@@ -28,6 +28,7 @@ var statusOf = map[auth.Code]int{
 	auth.CodeRateLimited:          http.StatusTooManyRequests,
 	auth.CodeUnavailable:          http.StatusServiceUnavailable,
 	auth.CodeTokenInvalid:         http.StatusUnprocessableEntity,
+	auth.CodeEmailUnconfirmed:     http.StatusForbidden,
 }
 
 type errorBody struct {

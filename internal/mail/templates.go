@@ -22,11 +22,14 @@ var defaultTemplates embed.FS
 // it to a server, so it reaches no access log and no Referer.
 var linkPaths = map[auth.MailKind]string{
 	auth.KindPasswordReset: "/reset-password",
+	auth.KindConfirmEmail:  "/confirm-email",
+	auth.KindEmailChange:   "/confirm-email",
 }
 
 // kinds are the mail kinds with templates; each needs <kind>.txt (which
 // also defines "subject") and <kind>.html.
-var kinds = []auth.MailKind{auth.KindPasswordReset, auth.KindPasswordChanged}
+var kinds = []auth.MailKind{auth.KindPasswordReset, auth.KindPasswordChanged,
+	auth.KindConfirmEmail, auth.KindEmailChange, auth.KindEmailChangeNotice}
 
 // Message is a rendered mail.
 type Message struct {

@@ -63,11 +63,11 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time) (*auth
 // it on mail mailID, in one transaction.
 func (s *Store) AttachMailToken(ctx context.Context, mailID int64, t *auth.MailToken) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO mail_tokens (id, user_id, purpose, stamp, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, stamp = excluded.stamp,
+		_, err := tx.Exec(ctx, `INSERT INTO mail_tokens (id, user_id, purpose, email, stamp, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, email = excluded.email, stamp = excluded.stamp,
 				created_at = excluded.created_at, expires_at = excluded.expires_at`,
-			t.ID, t.UserID, t.Purpose, t.Stamp, t.CreatedAt, t.ExpiresAt)
+			t.ID, t.UserID, t.Purpose, t.Email, t.Stamp, t.CreatedAt, t.ExpiresAt)
 		if constraintViolation(err, foreignKeyViolation, "mail_tokens_user_id_fkey") {
 			return auth.ErrNotFound
 		}
@@ -96,9 +96,9 @@ func (s *Store) FinishMail(ctx context.Context, m *auth.Mail) error {
 // MailToken returns token id, or auth.ErrNotFound.
 func (s *Store) MailToken(ctx context.Context, id string) (*auth.MailToken, error) {
 	var t auth.MailToken
-	err := s.pool.QueryRow(ctx, `SELECT id, user_id, purpose, stamp, created_at, expires_at
+	err := s.pool.QueryRow(ctx, `SELECT id, user_id, purpose, email, stamp, created_at, expires_at
 		FROM mail_tokens WHERE id = $1`, id).
-		Scan(&t.ID, &t.UserID, &t.Purpose, &t.Stamp, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt})
+		Scan(&t.ID, &t.UserID, &t.Purpose, &t.Email, &t.Stamp, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt})
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -122,11 +122,38 @@ func (s *Store) UseResetToken(ctx context.Context, id, hash string, at time.Time
 		if err != nil {
 			return err
 		}
-		return execOne(ctx, tx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
+		return execOne(ctx, tx, `UPDATE users SET password_hash = $1, updated_at = $2, email_confirmation_pending = false WHERE id = $3`,
 			hash, at, userID)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: use reset token: %w", err)
+	}
+	return nil
+}
+
+// UseEmailToken deletes confirmation token id and moves its user to the
+// token's address, confirmed, in one transaction.
+func (s *Store) UseEmailToken(ctx context.Context, id string, at time.Time) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var userID int64
+		var email string
+		err := tx.QueryRow(ctx, `DELETE FROM mail_tokens WHERE id = $1 AND purpose = $2 RETURNING user_id, email`,
+			id, auth.KindConfirmEmail).Scan(&userID, &email)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		err = execOne(ctx, tx, `UPDATE users SET email = $1, email_confirmation_pending = false, updated_at = $2
+			WHERE id = $3`, email, at, userID)
+		if constraintViolation(err, uniqueViolation, "users_email_key") {
+			return auth.ErrEmailTaken
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: use email token: %w", err)
 	}
 	return nil
 }

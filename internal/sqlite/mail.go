@@ -62,11 +62,11 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time) (*auth
 // it on mail mailID, in one transaction.
 func (s *Store) AttachMailToken(ctx context.Context, mailID int64, t *auth.MailToken) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO mail_tokens (id, user_id, purpose, stamp, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, stamp = excluded.stamp,
+		_, err := tx.ExecContext(ctx, `INSERT INTO mail_tokens (id, user_id, purpose, email, stamp, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (user_id, purpose) DO UPDATE SET id = excluded.id, email = excluded.email, stamp = excluded.stamp,
 				created_at = excluded.created_at, expires_at = excluded.expires_at`,
-			t.ID, t.UserID, t.Purpose, t.Stamp, micros(t.CreatedAt), micros(t.ExpiresAt))
+			t.ID, t.UserID, t.Purpose, t.Email, t.Stamp, micros(t.CreatedAt), micros(t.ExpiresAt))
 		if isForeignKeyViolation(err) {
 			return auth.ErrNotFound
 		}
@@ -95,9 +95,9 @@ func (s *Store) FinishMail(ctx context.Context, m *auth.Mail) error {
 // MailToken returns token id, or auth.ErrNotFound.
 func (s *Store) MailToken(ctx context.Context, id string) (*auth.MailToken, error) {
 	var t auth.MailToken
-	err := s.reader.QueryRowContext(ctx, `SELECT id, user_id, purpose, stamp, created_at, expires_at
+	err := s.reader.QueryRowContext(ctx, `SELECT id, user_id, purpose, email, stamp, created_at, expires_at
 		FROM mail_tokens WHERE id = ?`, id).
-		Scan(&t.ID, &t.UserID, &t.Purpose, &t.Stamp, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt})
+		Scan(&t.ID, &t.UserID, &t.Purpose, &t.Email, &t.Stamp, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -121,11 +121,38 @@ func (s *Store) UseResetToken(ctx context.Context, id, hash string, at time.Time
 		if err != nil {
 			return err
 		}
-		return rowsAffected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
+		return rowsAffected(tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ?, email_confirmation_pending = 0 WHERE id = ?`,
 			hash, micros(at), userID))
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: use reset token: %w", err)
+	}
+	return nil
+}
+
+// UseEmailToken deletes confirmation token id and moves its user to the
+// token's address, confirmed, in one transaction.
+func (s *Store) UseEmailToken(ctx context.Context, id string, at time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		var email string
+		err := tx.QueryRowContext(ctx, `DELETE FROM mail_tokens WHERE id = ? AND purpose = ? RETURNING user_id, email`,
+			id, auth.KindConfirmEmail).Scan(&userID, &email)
+		if errors.Is(err, sql.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		err = rowsAffected(tx.ExecContext(ctx, `UPDATE users SET email = ?, email_confirmation_pending = 0, updated_at = ?
+			WHERE id = ?`, email, micros(at), userID))
+		if isUniqueViolation(err) {
+			return auth.ErrEmailTaken
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: use email token: %w", err)
 	}
 	return nil
 }

@@ -16,10 +16,13 @@ CREATE TABLE mail_outbox (
 
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE state = 'pending';
 
+ALTER TABLE users ADD COLUMN email_confirmation_pending boolean NOT NULL DEFAULT false;
+
 CREATE TABLE mail_tokens (
 	id         text        PRIMARY KEY,
 	user_id    bigint      NOT NULL REFERENCES users (id) ON DELETE CASCADE,
 	purpose    text        NOT NULL,
+	email      text        NOT NULL,
 	stamp      text        NOT NULL,
 	created_at timestamptz NOT NULL,
 	expires_at timestamptz NOT NULL,

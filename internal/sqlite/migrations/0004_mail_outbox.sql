@@ -22,12 +22,18 @@ CREATE TABLE mail_outbox (
 -- Serves ClaimMail and CountPendingMails: only the backlog is indexed.
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE state = 'pending';
 
+-- Set by registration until the address is confirmed by link. Accounts
+-- created otherwise (before this migration, by an administrator, by
+-- import) count as confirmed: the seed's clients knew no confirmation.
+ALTER TABLE users ADD COLUMN email_confirmation_pending INTEGER NOT NULL DEFAULT 0;
+
 -- One token per user and purpose: issuing a new one replaces (kills) the
 -- old. Deleting the user deletes its tokens.
 CREATE TABLE mail_tokens (
 	id         TEXT    PRIMARY KEY,
 	user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
 	purpose    TEXT    NOT NULL,
+	email      TEXT    NOT NULL, -- the address the link proves (an address change: the new one)
 	stamp      TEXT    NOT NULL,
 	created_at INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL,
