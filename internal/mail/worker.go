@@ -34,8 +34,6 @@ type Worker struct {
 	Templates *Templates
 	Sender    Sender
 	Log       *slog.Logger
-	// OnSent, if set, counts outcomes ("sent", "retry") for metrics.
-	OnSent func(outcome string)
 }
 
 // Run sends due mail until ctx ends.
@@ -76,15 +74,10 @@ func (w *Worker) sendOne(ctx context.Context) (bool, error) {
 		// is retried when the lease ends, here or on another node.
 		return false, nil
 	}
-	outcome := "sent"
 	if err != nil {
-		outcome = "retry"
 		w.Log.Warn("mail not sent, will retry", "mail_id", m.ID, "kind", m.Kind, "attempt", m.Attempts, "err", err)
 	} else {
 		w.Log.Info("mail sent", "mail_id", m.ID, "kind", m.Kind)
-	}
-	if w.OnSent != nil {
-		w.OnSent(outcome)
 	}
 	// Record the outcome even if the shutdown began meanwhile, so a sent
 	// mail is not sent again.
