@@ -137,3 +137,26 @@ server sends it; the link works for --reset-ttl from now.`)
 		return nil
 	})
 }
+
+func runUsersSetPassword(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	c := newAdminCmd("users set-password", "USER", `Set a user's password, checked as registration checks it, and revoke every
+session of the user; outstanding reset links stop working. The owner is sent
+a "your password was changed" notice. The password is read from the first
+line of standard input with --password-stdin, or else from
+GATEHOUSE_NEW_PASSWORD; never from an argument.
+
+`+sqliteNote)
+	fromStdin := c.fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	c.fs.Int("password-min-length", 8, "minimum password length in characters")
+	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
+		pw, err := newPassword(c.name, *fromStdin, getenv, stdin)
+		if err != nil {
+			return err
+		}
+		if err := svc.SetPassword(ctx, u, pw); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of user %d (%s) set; every session revoked\n", u.ID, u.Email)
+		return nil
+	})
+}

@@ -74,6 +74,36 @@ func (s *Service) SendReset(ctx context.Context, u *User) error {
 	return s.enqueue(ctx, KindPasswordReset, u.Email, u.ID)
 }
 
+// SetPassword replaces u's password for an operator (`gatehouse users
+// set-password`), checked as at registration, and revokes every session
+// of u; outstanding reset links die with the old password. The owner is
+// sent the password-changed notice.
+func (s *Service) SetPassword(ctx context.Context, u *User, password string) error {
+	var v validation
+	v.password(password, u.Email, s.minPwLen)
+	if err := v.err(); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.withHashSlot(ctx, func() (err error) {
+		hash, err = s.hasher.Hash(password)
+		return err
+	}); err != nil {
+		return unavailable(err)
+	}
+	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.clock()); err != nil {
+		return notFoundOr(err)
+	}
+	if _, err := s.revokeUserSessions(ctx, u.ID, "", Client{}, "admin"); err != nil {
+		return err
+	}
+	s.onEvent(Event{Type: EventPasswordChanged, UserID: u.ID, Reason: "admin"})
+	if err := s.enqueue(ctx, KindPasswordChanged, u.Email, u.ID); err != nil {
+		s.log.Warn("password-changed notice not queued", "user_id", u.ID, "err", err)
+	}
+	return nil
+}
+
 // PasswordReset is the input of ResetPassword.
 type PasswordReset struct {
 	Token                string
