@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"syscall"
@@ -109,4 +110,33 @@ func TestMail_DeliveredOnceAcrossKillDashNine(t *testing.T) {
 		t.Errorf("delivered after the restart: %v; want the reset and the confirmation once each", got)
 	}
 	srv.None(t, 3*time.Second)
+}
+
+// TestMail_ThreeNodesSendEachMailOnce: three PostgreSQL nodes race for
+// one outbox (FOR UPDATE SKIP LOCKED); every mail goes out exactly once.
+func TestMail_ThreeNodesSendEachMailOnce(t *testing.T) {
+	db := newTestDB(t, requireCluster(t))
+	srv := authtest.StartSMTP(t, authtest.SMTPOptions{})
+	srv.Stop() // let mail pile up, then release it to all nodes at once
+	nodes := startNodes(t, []string{"a", "b", "c"}, db.url, "--rate-limit=false", "--smtp-url", "smtp://"+srv.Addr,
+		"--public-url", "https://app.example.com")
+	const users = 12
+	for i := range users {
+		if r := nodes[i%3].register(fmt.Sprintf("u%d@example.com", i)); r.status != http.StatusCreated {
+			t.Fatalf("register u%d: %v", i, r)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond)
+	srv.Start(t)
+	got := map[string]int{}
+	for range users {
+		m := srv.Next(t, 20*time.Second)
+		got[m.To[0]]++
+	}
+	srv.None(t, 3*time.Second)
+	for i := range users {
+		if to := fmt.Sprintf("u%d@example.com", i); got[to] != 1 {
+			t.Errorf("%s got %d confirmation mails, want 1", to, got[to])
+		}
+	}
 }
