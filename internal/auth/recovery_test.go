@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,4 +235,27 @@ func TestNextMail_DropsExpiredLink(t *testing.T) {
 	if m, err := e.svc.NextMail(context.Background()); !errors.Is(err, auth.ErrNotFound) {
 		t.Fatalf("NextMail for a request older than the reset TTL = %+v, %v; want it dropped", m, err)
 	}
+}
+
+// FuzzResetPassword: no string but the mailed token resets the password,
+// and none panics or fails other than as token_invalid.
+func FuzzResetPassword(f *testing.F) {
+	e := newEnv(f)
+	e.register(f, "a@example.com")
+	valid := e.forgot(f, "a@example.com").Token
+	f.Add(valid[:len(valid)-1])
+	f.Add(valid + "=")
+	f.Add(tamper(valid, -1))
+	f.Add(valid[:22] + "." + valid[:22])
+	f.Add("")
+	f.Add(".")
+	f.Add(strings.Repeat("A", 22) + ".")
+	f.Fuzz(func(t *testing.T, tok string) {
+		if tok == valid {
+			return
+		}
+		if _, err := e.reset(tok, newPassword); !errors.Is(err, auth.ErrTokenInvalid) {
+			t.Fatalf("ResetPassword(%q) = %v, want ErrTokenInvalid", tok, err)
+		}
+	})
 }
