@@ -69,6 +69,34 @@ func TestMail_ForgotResetOverSTARTTLS(t *testing.T) {
 	if notice := srv.Next(t, 10*time.Second); notice.Subject(t) != "Your password was changed" {
 		t.Errorf("after the reset got a mail titled %q, want the password-changed notice", notice.Subject(t))
 	}
+
+	// The address change: a link to the new address, a notice to the old.
+	signedIn := n.signIn("owner@example.com", "brand-new-pass-2027")
+	change := `{"email":"moved@example.com","current_password":"brand-new-pass-2027"}`
+	if r := n.do("PUT", "/v1/auth/email", change, bearer(signedIn.str("access"))...); r.status != http.StatusAccepted {
+		t.Fatalf("PUT /v1/auth/email: %v, want 202", r)
+	}
+	byTo := map[string]authtest.ReceivedMail{}
+	for range 2 {
+		m := srv.Next(t, 10*time.Second)
+		byTo[m.To[0]] = m
+	}
+	link, ok := byTo["moved@example.com"]
+	if notice, ok := byTo["owner@example.com"]; !ok || notice.Token(t) != "" {
+		t.Errorf("the old address got %v (present %v); want a notice without a link", notice.Subject(t), ok)
+	}
+	if !ok {
+		t.Fatalf("no mail to the new address; got mails to %v", byTo)
+	}
+	if r := n.do("POST", "/v1/auth/email/confirm", `{"token":"`+link.Token(t)+`"}`); r.status != http.StatusOK {
+		t.Fatalf("confirm the new address: %v, want 200", r)
+	}
+	if r := n.signIn("moved@example.com", "brand-new-pass-2027"); r.status != http.StatusOK {
+		t.Errorf("sign in with the new address: %v", r)
+	}
+	if r := n.do("GET", "/v1/auth/me", "", bearer(signedIn.str("access"))...); r.status != http.StatusUnauthorized {
+		t.Errorf("/me with a session from before the address change: %v, want 401", r)
+	}
 }
 
 // TestMail_DeliveredOnceAcrossKillDashNine: a reset request is
