@@ -33,7 +33,7 @@ import (
 // Gatehouse sends crosses TCP and the SMTP protocol as it would to a
 // relay. It can be stopped and started again on the same port.
 type SMTPServer struct {
-	Addr string // 127.0.0.1:port
+	Addr string // host:port, 127.0.0.1 unless SMTPOptions.Host
 	// CAFile is a PEM file of the certificate the server presents with
 	// STARTTLS (SSL_CERT_FILE for a child process); ClientTLS trusts it.
 	CAFile    string
@@ -53,6 +53,8 @@ type SMTPOptions struct {
 	STARTTLS bool
 	// User and Pass, if set, make AUTH PLAIN mandatory.
 	User, Pass string
+	// Host is the address to listen on; default 127.0.0.1.
+	Host string
 }
 
 // ReceivedMail is one mail the server accepted.
@@ -70,7 +72,11 @@ func StartSMTP(t testing.TB, opts SMTPOptions) *SMTPServer {
 	if opts.STARTTLS {
 		s.makeCertificate(t)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatalf("listen for SMTP: %v", err)
 	}

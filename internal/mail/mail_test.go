@@ -2,6 +2,7 @@ package mail
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,4 +172,45 @@ func TestLoadTemplates_Override(t *testing.T) {
 			t.Errorf("LoadTemplates with a broken %s (%q) = nil error, want refused at start-up", name, body)
 		}
 	}
+}
+
+// TestSMTPSender_RefusesPlainTextBeyondLoopback: a relay that offers no
+// STARTTLS gets mail on loopback only; on any other address the sender
+// refuses to go on in clear text.
+func TestSMTPSender_RefusesPlainTextBeyondLoopback(t *testing.T) {
+	msg := &Message{From: "a@example.com", To: "b@example.com", Subject: "s", Text: "t", HTML: "<p>t</p>"}
+	local := authtest.StartSMTP(t, authtest.SMTPOptions{})
+	s, err := NewSMTPSender(SMTPConfig{URL: "smtp://" + local.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(t.Context(), msg); err != nil {
+		t.Fatalf("Send via loopback without STARTTLS = %v, want sent", err)
+	}
+	local.Next(t, 5*time.Second)
+
+	ip := nonLoopbackIPv4(t)
+	remote := authtest.StartSMTP(t, authtest.SMTPOptions{Host: ip})
+	if s, err = NewSMTPSender(SMTPConfig{URL: "smtp://" + remote.Addr}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(t.Context(), msg); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Errorf("Send via %s without STARTTLS = %v, want refused for want of STARTTLS", remote.Addr, err)
+	}
+	remote.None(t, 500*time.Millisecond)
+}
+
+// nonLoopbackIPv4 is an address of this machine other than loopback.
+func nonLoopbackIPv4(t *testing.T) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	t.Skip("this machine has no non-loopback IPv4 address to listen on")
+	return ""
 }
