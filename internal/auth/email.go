@@ -13,7 +13,7 @@ import (
 // of the token is ErrConfirmTokenInvalid; an address another account took
 // since the request is ErrEmailTaken.
 func (s *Service) ConfirmEmail(ctx context.Context, tok string, c Client) error {
-	if err := s.limitMail(ctx, "token", "", c.limitAddr()); err != nil {
+	if err := s.limitMail(ctx, "token", tok, c.limitAddr()); err != nil {
 		return err
 	}
 	t, u, err := s.checkMailToken(ctx, tok, KindConfirmEmail, ErrConfirmTokenInvalid)

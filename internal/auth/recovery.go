@@ -3,26 +3,29 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
 // Mail budgets. A victim's inbox gets at most mailPerAddress mails an hour
 // however many addresses ask; one client address can ask for at most
 // mailPerIP an hour across all victims (so it cannot fill the outbox
-// either), and can try at most tokenPerIP tokens an hour. Tokens carry
-// 128 random bits plus a 256-bit MAC, so the token budget is against
-// floods, not guessing.
+// either). A client address can try tokenPerIP tokens an hour, and any
+// one token can be tried tokenAttempts times. Tokens carry 128 random bits
+// plus a 256-bit MAC, so these are against floods, not guessing.
 const (
 	mailWindow     = time.Hour
 	mailPerAddress = 5
 	mailPerIP      = 20
 	tokenPerIP     = 60
+	tokenAttempts  = 10
 )
 
 // limitMail is the one place where the mail flows ask the limiter for
-// budget: action "mail" counts a mail to email from ip; "token" counts a
-// token tried from ip (email empty). Disabled limits allow everything.
-func (s *Service) limitMail(ctx context.Context, action, email, ip string) error {
+// budget: action "mail" counts a mail to subject (an address) asked from
+// ip; "token" counts a try of subject (a token) from ip. Disabled limits
+// allow everything.
+func (s *Service) limitMail(ctx context.Context, action, subject, ip string) error {
 	l := s.limits
 	if l == nil {
 		return nil
@@ -31,9 +34,9 @@ func (s *Service) limitMail(ctx context.Context, action, email, ip string) error
 		key string
 		max int64
 	}
-	budgets := []budget{{"ip:token:" + ip, tokenPerIP}}
+	budgets := []budget{{"ip:token:" + ip, tokenPerIP}, {"token:" + limitKey(tokenID(subject)), tokenAttempts}}
 	if action == "mail" {
-		budgets = []budget{{"ip:mail:" + ip, mailPerIP}, {"mail:addr:" + limitKey(email), mailPerAddress}}
+		budgets = []budget{{"ip:mail:" + ip, mailPerIP}, {"mail:addr:" + limitKey(subject), mailPerAddress}}
 	}
 	for _, b := range budgets {
 		n, resetAt, err := l.c.Incr(ctx, b.key, mailWindow)
@@ -46,6 +49,13 @@ func (s *Service) limitMail(ctx context.Context, action, email, ip string) error
 		}
 	}
 	return nil
+}
+
+// tokenID is the public half of a token: what a per-token budget counts,
+// so that spellings of one token share it.
+func tokenID(tok string) string {
+	id, _, _ := strings.Cut(tok, ".")
+	return id
 }
 
 // ForgotPassword queues a reset mail for email, if it names an account.
@@ -119,7 +129,7 @@ type PasswordReset struct {
 // back-off is cleared (its owner proved control of the address), but an
 // account locked by an administrator or the failure limit stays locked.
 func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, error) {
-	if err := s.limitMail(ctx, "token", "", r.Client.limitAddr()); err != nil {
+	if err := s.limitMail(ctx, "token", r.Token, r.Client.limitAddr()); err != nil {
 		return nil, err
 	}
 	t, u, err := s.checkMailToken(ctx, r.Token, KindPasswordReset, ErrTokenInvalid)

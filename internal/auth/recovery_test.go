@@ -168,6 +168,24 @@ func TestForgotPassword_Budgets(t *testing.T) {
 	}
 }
 
+func TestResetPassword_TokenAttempts(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.Counter = auth.NewMemoryCounter(c.Now, 1000) })
+	e.register(t, "a@example.com")
+	tok := e.forgot(t, "a@example.com").Token
+	// Ten tries with refused passwords from ten addresses spend the token's
+	// budget; the eleventh, right password and all, is refused.
+	for i := range 10 {
+		_, err := e.svc.ResetPassword(context.Background(), auth.PasswordReset{Token: tok, Password: "x", PasswordConfirmation: "x",
+			Client: auth.Client{IP: fmt.Sprintf("192.0.2.%d", i)}})
+		if auth.ErrorCode(err) != auth.CodeValidationFailed {
+			t.Fatalf("try %d with a short password = %v, want validation_failed", i, err)
+		}
+	}
+	if _, err := e.reset(tok, newPassword); !errors.Is(err, auth.ErrRateLimited) {
+		t.Errorf("11th try of one token = %v, want ErrRateLimited", err)
+	}
+}
+
 func TestForgotPassword_OutboxBound(t *testing.T) {
 	e := newEnv(t, func(c *auth.Config) { c.MaxPendingMails = 2 })
 	for i := range 3 {
