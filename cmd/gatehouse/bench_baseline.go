@@ -29,5 +29,5 @@ func runBenchBaseline(ctx context.Context, args []string, stdout, stderr io.Writ
 	ok := []byte("ok")
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(ok) })
 	fmt.Fprintf(stdout, "gatehouse bench-baseline listening on http://%s\n", ln.Addr())
-	return serveHTTP(ctx, ln, h, slog.New(slog.DiscardHandler), 5*time.Second)
+	return serveHTTP(ctx, ln, h, slog.New(slog.DiscardHandler), 0, 5*time.Second)
 }

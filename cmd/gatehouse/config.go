@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/httpapi"
 )
 
 // Config is every setting of the service, from flags and GATEHOUSE_*
@@ -26,8 +29,12 @@ type Config struct {
 	CookieHostPrefix  bool
 	RateLimit         bool
 	PasswordMinLength int
+	CookieSameSite    http.SameSite
 	CORSOrigins       []string
+	CORSHeaders       []string
 	TrustedProxies    []netip.Prefix
+	IPv6Prefix        int
+	MetricsAddr       string
 	HashSlots         int
 	HashWait          time.Duration
 	HashQueue         int
@@ -35,6 +42,9 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	Mail              MailConfig
+	ShutdownDrain     time.Duration
+	MaxClockSkew      time.Duration
+	SQLiteMinFreeMiB  int
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
@@ -46,7 +56,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	c := &Config{}
 	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cors, proxies, logLevel string
+	var cors, corsHeaders, sameSite, proxies, logLevel string
 	fs.StringVar(&c.Addr, "addr", "localhost:3000", "listen address")
 	fs.StringVar(&c.DB, "db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL")
 	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for rate-limit and back-off counters shared by all nodes")
@@ -56,10 +66,14 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "how long a just-replaced token still refreshes to the same result")
 	fs.BoolVar(&c.CookieSecure, "cookie-secure", true, "mark the access cookie Secure (false only for plain-HTTP development)")
 	fs.BoolVar(&c.CookieHostPrefix, "cookie-host-prefix", false, "name the cookie __Host-jwt_access (requires --cookie-secure)")
+	fs.StringVar(&sameSite, "cookie-samesite", "lax", "SameSite of the access cookie: lax, strict or none (none, for an SPA on another site, requires --cookie-secure)")
 	fs.BoolVar(&c.RateLimit, "rate-limit", true, "rate limits and per-account back-off (false for benchmarks and tests)")
 	fs.IntVar(&c.PasswordMinLength, "password-min-length", 8, "minimum password length in characters")
 	fs.StringVar(&cors, "cors-origins", "", "comma-separated exact origins allowed to call with credentials")
+	fs.StringVar(&corsHeaders, "cors-headers", "", "comma-separated request headers allowed from --cors-origins besides the default "+strings.Join(httpapi.DefaultCORSHeaders(), ", "))
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	fs.IntVar(&c.IPv6Prefix, "ipv6-prefix", 64, "prefix length that groups IPv6 clients for rate limits and back-off (one subscriber holds a /64)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "listen address for GET /metrics, e.g. 127.0.0.1:9464 (default: no metrics); never the API's")
 	fs.IntVar(&c.HashSlots, "hash-slots", 0, "password hashes in flight at most (default GOMAXPROCS)")
 	fs.DurationVar(&c.HashWait, "hash-wait", time.Second, "how long a sign-in waits for a hash slot before 503")
 	fs.IntVar(&c.HashQueue, "hash-queue", 0, "sign-ins that may wait for a hash slot at once; more get 503 at once (default 32 x hash slots)")
@@ -67,6 +81,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
 	c.Mail.flags(fs)
+	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", time.Second, "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections")
+	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 30*time.Second, "how far this node's clock may be from the database's; beyond it /readyz fails")
+	fs.IntVar(&c.SQLiteMinFreeMiB, "sqlite-min-free-mib", 64, "free space (MiB) the SQLite database's file system must keep; below it /readyz fails")
 
 	// Environment first, so explicit flags parsed afterwards win.
 	var envErr error
@@ -97,6 +114,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	if c.CORSOrigins, err = parseOrigins(cors); err != nil {
 		return nil, err
 	}
+	if c.CORSHeaders, err = parseHeaderNames(corsHeaders); err != nil {
+		return nil, err
+	}
+	if c.CookieSameSite, err = parseSameSite(sameSite); err != nil {
+		return nil, err
+	}
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
 		return nil, err
 	}
@@ -116,10 +139,22 @@ func (c *Config) validate() error {
 		return usagef("--refresh-grace must not be negative")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 256:
 		return usagef("--password-min-length must be between 1 and 256")
+	case c.MaxClockSkew < time.Second:
+		return usagef("--max-clock-skew must be at least 1s")
+	case c.ShutdownDrain < 0 || c.SQLiteMinFreeMiB < 0:
+		return usagef("--shutdown-drain and --sqlite-min-free-mib must not be negative")
 	case c.HashSlots < 0 || c.HashQueue < 0:
 		return usagef("--hash-slots and --hash-queue must not be negative")
 	case c.CookieHostPrefix && !c.CookieSecure:
 		return usagef("--cookie-host-prefix needs --cookie-secure")
+	case c.CookieSameSite == http.SameSiteNoneMode && !c.CookieSecure:
+		// Browsers drop a SameSite=None cookie that is not Secure, so every
+		// sign-in would look successful and every next call get a 401.
+		return usagef("--cookie-samesite none needs --cookie-secure")
+	case c.IPv6Prefix < 32 || c.IPv6Prefix > 128:
+		return usagef("--ipv6-prefix must be between 32 and 128, got %d", c.IPv6Prefix)
+	case c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
+		return usagef("--metrics-addr must differ from --addr: metrics are never served on the API's listener")
 	case c.LogFormat != "json" && c.LogFormat != "text":
 		return usagef("--log-format must be json or text")
 	}
@@ -145,6 +180,35 @@ func parseOrigins(s string) ([]string, error) {
 		}
 	}
 	return origins, nil
+}
+
+// parseSameSite reads --cookie-samesite.
+func parseSameSite(s string) (http.SameSite, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "lax":
+		return http.SameSiteLaxMode, nil
+	case "strict":
+		return http.SameSiteStrictMode, nil
+	case "none":
+		return http.SameSiteNoneMode, nil
+	}
+	return 0, usagef("--cookie-samesite must be lax, strict or none, got %q", s)
+}
+
+// parseHeaderNames reads --cors-headers: HTTP field names (RFC 9110 tokens).
+func parseHeaderNames(s string) ([]string, error) {
+	names := splitList(s)
+	for _, n := range names {
+		if n == "*" {
+			// With credentials a browser reads "*" as a header named "*",
+			// never as a wildcard: name the headers.
+			return nil, usagef("--cors-headers: name the headers; \"*\" is no wildcard for credentialed requests")
+		}
+		if strings.TrimLeft(n, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+			return nil, usagef("--cors-headers: %q is not a header name", n)
+		}
+	}
+	return names, nil
 }
 
 func parsePrefixes(s string) ([]netip.Prefix, error) {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
 // writeFile writes content to name in a fresh directory and returns its path.
@@ -160,5 +161,44 @@ func TestProgress(t *testing.T) {
 		if b.String() != tt.want {
 			t.Errorf("progress %s: wrote %q, want %q", tt.name, b.String(), tt.want)
 		}
+	}
+}
+
+// TestUsersImport_LargestIDThenRegister: ids past auth.MaxImportID are
+// refused (2^63-1 once made every later registration 503), the largest
+// allowed one is imported, and registrations go on after it, on every
+// store.
+func TestUsersImport_LargestIDThenRegister(t *testing.T) {
+	stores := []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "g.db") }},
+		{"postgres", func(t *testing.T) string { return authtest.PostgresDatabase(t) }},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			digest, _ := bcrypt.GenerateFromPassword([]byte("whatever password"), bcrypt.MinCost)
+			file := writeFile(t, "users.csv", fmt.Sprintf("id,email,password_digest\n"+
+				"9223372036854775807,int64max@example.com,%[1]s\n"+
+				"%[2]d,past@example.com,%[1]s\n"+
+				"%[3]d,largest@example.com,%[1]s\n", digest, auth.MaxImportID+1, auth.MaxImportID))
+			c := newCLI(t)
+			c.db = st.db(t)
+			out, errOut, err := c.run("users", "import", file)
+			if m := summary.FindStringSubmatch(out); exitStatus(err) != 1 || m == nil || strings.Join(m[1:], " ") != "1 0 0 2" {
+				t.Errorf("users import: got %v, stdout %q; want status 1 with 1 inserted, 2 invalid", err, out)
+			}
+			for _, want := range []string{"line 2: id \"9223372036854775807\" is above", "line 3: id \"4503599627370497\" is above"} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("users import: stderr %q, want a line %q…", errOut, want)
+				}
+			}
+			g, err := c.app().svc.Register(context.Background(), auth.Registration{
+				Email: "after@example.com", Password: "a new password", PasswordConfirmation: "a new password"})
+			if err != nil || g.UserID != auth.MaxImportID+1 {
+				t.Fatalf("Register after importing id %d = %+v, %v; want user %d", int64(auth.MaxImportID), g, err, int64(auth.MaxImportID)+1)
+			}
+		})
 	}
 }

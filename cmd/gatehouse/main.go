@@ -39,6 +39,9 @@ func usagef(format string, args ...any) error {
 // run dispatches a subcommand. With no arguments it serves.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
@@ -57,8 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args, getenv, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
 		return runBenchBaseline(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "gatehouse", version())
+		fmt.Fprintln(stdout, readBuildInfo())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
@@ -70,14 +75,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usageText = `Usage: gatehouse [command] [flags]
 
 Commands:
-  serve     run the service (the default)
-  migrate   apply database migrations and exit
-  users     manage accounts: create, list, lock, unlock, delete, import
-  sessions  list and revoke sessions
-  mail      inspect the mail outbox: list, retry
-  bench     measure throughput and latency on this machine (loopback only)
-  version   print the version
-  help      show this text
+  serve        run the service (the default)
+  migrate      apply database migrations and exit
+  users        manage accounts: create, list, lock, unlock, delete, import
+  sessions     list and revoke sessions
+  mail         inspect the mail outbox: list, retry
+  bench        measure throughput and latency on this machine (loopback only)
+  healthcheck  exit 0 if the local server answers /healthz (for container health checks)
+  version      print the version, commit and Go version (also --version)
+  help         show this text
 
 Run 'gatehouse serve -h' for the flags; every flag also reads GATEHOUSE_<NAME>
 (for example --db and GATEHOUSE_DB). Flags win over the environment.

@@ -118,6 +118,13 @@ func TestRunUsageErrors(t *testing.T) {
 		{name: "badProxy", args: []string{"--trusted-proxies", "not-a-cidr"}, want: "not a CIDR"},
 		{name: "badOrigin", args: []string{"--cors-origins", "example.com"}, want: "not an origin"},
 		{name: "strayArgument", args: []string{"serve", "extra"}, want: "unexpected argument"},
+		{name: "sameSiteNoneWithoutSecure", args: []string{"--cookie-samesite", "none", "--cookie-secure=false"}, want: "--cookie-samesite none needs --cookie-secure"},
+		{name: "sameSiteNoneWithoutSecureFromEnv", env: map[string]string{"GATEHOUSE_COOKIE_SAMESITE": "none", "GATEHOUSE_COOKIE_SECURE": "false"}, want: "needs --cookie-secure"},
+		{name: "badSameSite", args: []string{"--cookie-samesite", "relaxed"}, want: "lax, strict or none"},
+		{name: "ipv6PrefixTooShort", args: []string{"--ipv6-prefix", "16"}, want: "between 32 and 128"},
+		{name: "ipv6PrefixTooLong", args: []string{"--ipv6-prefix", "129"}, want: "between 32 and 128"},
+		{name: "corsHeaderWildcard", args: []string{"--cors-headers", "*"}, want: "no wildcard"},
+		{name: "corsHeaderNotAName", args: []string{"--cors-headers", "X-Ok, bad header"}, want: "not a header name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -57,13 +59,9 @@ func TestMetricsAfterScenario(t *testing.T) {
 		t.Fatalf("sign_out: got %d, want 200", st)
 	}
 
-	resp, err = http.Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	metrics := string(raw)
+	rec := httptest.NewRecorder()
+	a.metrics.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	metrics := rec.Body.String()
 	for _, want := range []string{
 		`gatehouse_sign_ins_total{outcome="success"} 1`,
 		`gatehouse_sign_ins_total{outcome="wrong_password"} 1`,
@@ -92,5 +90,52 @@ func TestMetricsAfterScenario(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("log contains a secret: %.20s…", secret)
 		}
+	}
+}
+
+// TestMetricsOnlyOnItsOwnListener: the counters tell unknown_email from
+// wrong_password, so the public port must not serve them; --metrics-addr
+// does, and without it nothing does.
+func TestMetricsOnlyOnItsOwnListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db},
+			func(string) string { return "" }, &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run after cancel: got %v, want nil", err)
+		}
+	}()
+	base := waitForURL(t, &stdout)
+	m := regexp.MustCompile(`metrics on (http://\S+)`).FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("serve did not print the metrics address; output:\n%s", stdout.String())
+	}
+
+	st, body := call(t, "GET", base+"/metrics", "", "")
+	if st != http.StatusNotFound || body["code"] != "not_found" {
+		t.Errorf("GET /metrics on the API port: got %d %v, want 404 not_found", st, body)
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(raw), "# TYPE gatehouse_active_sessions gauge") {
+		t.Errorf("GET %s: got %d %.200q, want 200 with Prometheus text", m[1], resp.StatusCode, raw)
+	}
+}
+
+func TestMetricsAddrMustDifferFromAddr(t *testing.T) {
+	_, err := parseConfig("serve", []string{"--addr", "127.0.0.1:3000", "--metrics-addr", "127.0.0.1:3000"}, func(string) string { return "" }, io.Discard)
+	var u usageError
+	if !errors.As(err, &u) {
+		t.Errorf("parseConfig(--metrics-addr = --addr): got %v, want a usage error", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
@@ -47,23 +49,81 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stopMailer()
+	defer startCalibration(app.svc, log)()
+	defer startClockSync(app.svc, log)()
 	limitMemory(cfg, getenv)
 
+	if cfg.MetricsAddr != "" {
+		stop, err := serveMetrics(ctx, cfg, app.metrics, log, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "gatehouse %s listening on http://%s (%s)\n", version(), ln.Addr(), redactDSN(cfg.DB))
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(cfg.DB))
-	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownTimeout)
+	return serveHTTP(ctx, ln, app.handler, log, cfg.ShutdownDrain, cfg.ShutdownTimeout)
 }
 
-// serveHTTP serves h on ln until ctx ends, then drains in-flight requests
-// for at most shutdownTimeout. The server's limits are the service's: the
-// bench's baseline server uses them too, so it is loaded the same way.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, shutdownTimeout time.Duration) error {
+// startCalibration learns, in the background, how long the slowest kind
+// of stored hash takes to verify, which every failed sign-in is then held
+// to (auth.Service.CalibrateFailures).
+func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, floor, err := svc.CalibrateFailures(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("failure pacing not calibrated from the store; it learns as sign-ins verify", "err", err)
+			}
+			return
+		}
+		log.Info("failure pacing calibrated", "hash_classes", n, "floor", floor)
+	}()
+	return func() { cancel(); <-done }
+}
+
+// serveMetrics serves GET /metrics on --metrics-addr until stop is called.
+// It is a listener of its own because the counters are an oracle (one
+// failed sign-in and one scrape tell unknown_email from wrong_password):
+// the operator binds it where only the monitoring system reaches.
+func serveMetrics(ctx context.Context, cfg *Config, h http.Handler, log *slog.Logger, stdout io.Writer) (stop func(), err error) {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	fmt.Fprintf(stdout, "gatehouse metrics on http://%s/metrics\n", ln.Addr())
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := serveHTTP(ctx, ln, mux, log, 0, cfg.ShutdownTimeout); err != nil {
+			log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
+}
+
+// serveHTTP serves h on ln until ctx ends. Then for the drain period it
+// keeps accepting and answers every new request with 503 and Retry-After
+// (httpapi.RefuseWhileDraining), so load balancers and clients move on
+// while nothing is dropped; then it closes the listener, so later
+// connections are refused, and waits for in-flight requests for at most
+// shutdownTimeout. The server's limits are the service's: the bench's
+// baseline server uses them too, so it is loaded the same way.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, drain, shutdownTimeout time.Duration) error {
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           httpapi.RefuseWhileDraining(draining.Load, h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second, // a sign-in may queue for a hash slot
@@ -79,7 +139,13 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "timeout", shutdownTimeout)
+	draining.Store(true)
+	log.Info("shutting down", "drain", drain, "timeout", shutdownTimeout)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(drain):
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -93,7 +159,8 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 type app struct {
 	store   auth.Store
 	svc     *auth.Service
-	handler http.Handler
+	handler http.Handler // the public API
+	metrics http.Handler // GET /metrics, for --metrics-addr only
 	closers []func() error
 }
 
@@ -118,6 +185,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.Redis != "" {
+		redis.SetLogger(log)
+	}
 	counter, closeCounter, err := newCounter(ctx, cfg, store)
 	if err != nil {
 		return fail(err)
@@ -139,6 +209,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
 		MailBacklog:  store.CountPendingMails,
+		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
+		DiskFree:     diskFree(store),
+		Build:        metrics.Build(readBuildInfo()),
 	})
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
@@ -151,6 +224,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
 		PasswordMinLength: cfg.PasswordMinLength,
+		MaxClockSkew:      cfg.MaxClockSkew,
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
@@ -165,13 +239,15 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,
 		CookieHostPrefix: cfg.CookieHostPrefix,
+		CookieSameSite:   cfg.CookieSameSite,
 		CORSOrigins:      cfg.CORSOrigins,
+		CORSHeaders:      cfg.CORSHeaders,
 		TrustedProxies:   cfg.TrustedProxies,
-		Ready:            store.Ready,
-		Metrics:          m.Handler(),
+		IPv6Prefix:       cfg.IPv6Prefix,
+		Ready:            readiness(store, svc, uint64(cfg.SQLiteMinFreeMiB)<<20),
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
-	a.svc, a.handler = svc, m.Middleware(handler)
+	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
 	return a, nil
 }
 

@@ -52,7 +52,8 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, c 
 	case err != nil:
 		return unavailable(err)
 	}
-	if err := s.store.RevokeSession(ctx, id, s.clock()); err != nil {
+	err = commit(ctx, func(ctx context.Context) error { return s.store.RevokeSession(ctx, id, s.clock()) })
+	if err != nil {
 		return unavailable(err)
 	}
 	s.revoked(id)
@@ -72,7 +73,11 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, p *Principal, include
 }
 
 func (s *Service) revokeUserSessions(ctx context.Context, userID int64, except string, c Client, reason string) ([]string, error) {
-	ids, err := s.store.RevokeUserSessions(ctx, userID, except, s.clock())
+	var ids []string
+	err := commit(ctx, func(ctx context.Context) (err error) {
+		ids, err = s.store.RevokeUserSessions(ctx, userID, except, s.clock())
+		return err
+	})
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -123,7 +128,8 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 		return nil, v.err()
 	}
 	now := s.clock()
-	if err := s.store.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
+	err = commit(ctx, func(ctx context.Context) error { return s.store.SetPasswordHash(ctx, u.ID, hash, now) })
+	if err != nil {
 		return nil, unavailable(err)
 	}
 	if _, err := s.revokeUserSessions(ctx, u.ID, p.SessionID, r.Client, "password_changed"); err != nil {
@@ -137,6 +143,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 // a lost race), for changes that must re-key the current session.
 func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time) (*Grant, error) {
 	for range 3 {
+		epoch := s.cache.currentEpoch()
 		sess, err := s.store.Session(ctx, id)
 		if err != nil {
 			return nil, notAuthorized(err)
@@ -144,14 +151,18 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if !sess.Live(now) {
 			return nil, ErrNotAuthorized
 		}
-		next, err := s.store.RotateSession(ctx, id, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+		var next *Session
+		err = commit(ctx, func(ctx context.Context) (err error) {
+			next, err = s.store.RotateSession(ctx, id, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+			return err
+		})
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		return s.grant(next, u)
+		return s.grant(next, u, epoch)
 	}
 	return nil, unavailable(errors.New("auth: rotation kept losing the race"))
 }

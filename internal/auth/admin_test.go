@@ -117,7 +117,9 @@ func TestLockUser(t *testing.T) {
 		t.Errorf("account_locked events = %+v, want one with reason admin", got)
 	}
 
-	e.clock.Advance(time.Hour)
+	// Less than the access TTL: the old token must fail as revoked, not
+	// as expired.
+	e.clock.Advance(time.Minute)
 	if err := e.svc.LockUser(ctx, g1.UserID); err != nil {
 		t.Fatalf("LockUser(already locked) = %v", err)
 	}

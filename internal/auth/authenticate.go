@@ -21,6 +21,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		return nil, ErrTokenExpired
 	case err != nil:
 		return nil, ErrNotAuthorized
+	case c.Exp <= now.Unix():
+		// The issuer's leeway is for tokens minted by a node whose clock
+		// runs ahead; at expiry every node holds exp exactly, so a token
+		// past it is token_expired everywhere (the client refreshes)
+		// rather than accepted on one node and refused on another.
+		return nil, ErrTokenExpired
 	}
 	e, err := s.lookup(ctx, c.RUID)
 	if err != nil {

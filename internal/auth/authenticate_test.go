@@ -25,16 +25,18 @@ func TestAuthenticate(t *testing.T) {
 			presented: func(t *testing.T, e *env, g *auth.Grant) string { return g.AccessToken },
 		},
 		{
-			name: "ValidUntilExpiryPlusLeeway",
+			name: "ValidUntilExpiry",
 			presented: func(t *testing.T, e *env, g *auth.Grant) string {
-				e.clock.Advance(g.AccessExpiresAt.Sub(t0) + tokenLeeway - time.Second)
+				e.clock.Advance(g.AccessExpiresAt.Sub(t0) - time.Second)
 				return g.AccessToken
 			},
 		},
 		{
-			name: "Expired",
+			// No leeway at expiry: one node must not accept what another
+			// calls expired.
+			name: "ExpiredAtExp",
 			presented: func(t *testing.T, e *env, g *auth.Grant) string {
-				e.clock.Advance(g.AccessExpiresAt.Sub(t0) + tokenLeeway)
+				e.clock.Advance(g.AccessExpiresAt.Sub(t0))
 				return g.AccessToken
 			},
 			want: auth.ErrTokenExpired,
@@ -50,15 +52,16 @@ func TestAuthenticate(t *testing.T) {
 			want: auth.ErrNotAuthorized,
 		},
 		{
-			// The token's exp is the session's end; within the leeway the
-			// token still verifies, but the session is over.
+			// The token's exp is the session's end: a token past its exp
+			// is token_expired, never not_authorized, even when its
+			// session is over too.
 			name: "SessionPastExpiresAt",
 			cfg:  func(c *auth.Config) { c.SessionTTL = 30 * time.Minute },
 			presented: func(t *testing.T, e *env, g *auth.Grant) string {
 				e.clock.Advance(g.RefreshExpiresAt.Sub(t0))
 				return g.AccessToken
 			},
-			want: auth.ErrNotAuthorized,
+			want: auth.ErrTokenExpired,
 		},
 		{
 			name: "UnknownSession",

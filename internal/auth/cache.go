@@ -51,6 +51,12 @@ type sessionCache struct {
 	mu  sync.RWMutex
 	m   map[string]*cachedSession
 	max int
+	// epoch counts resets. A store read records it before it starts and
+	// may enter the cache only if no reset happened meanwhile: a read that
+	// began while changes were being missed (feed down) can return state a
+	// missed revocation has already ended, and the reset that makes the
+	// cache trusted again must not be followed by that state arriving.
+	epoch uint64
 }
 
 func newSessionCache(max int) *sessionCache {
@@ -64,11 +70,37 @@ func (c *sessionCache) get(id string) (*cachedSession, bool) {
 	return e, ok
 }
 
+// currentEpoch is what a store read records before it starts, for
+// mergeRead.
+func (c *sessionCache) currentEpoch() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.epoch
+}
+
+// mergeRead is merge for state read from the store by a read that began
+// at epoch: if the cache was reset since, e is returned to the caller (it
+// is what the store said) but not kept.
+func (c *sessionCache) mergeRead(id string, e *cachedSession, epoch uint64) *cachedSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return e
+	}
+	return c.mergeLocked(id, e)
+}
+
 // merge stores e unless the cache already holds a newer state, and returns
-// whichever state is now current.
+// whichever state is now current. It is for changes this node learns as
+// they commit (its own writes' revocations, the feed's notices), which no
+// reset can make stale.
 func (c *sessionCache) merge(id string, e *cachedSession) *cachedSession {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.mergeLocked(id, e)
+}
+
+func (c *sessionCache) mergeLocked(id string, e *cachedSession) *cachedSession {
 	if old, ok := c.m[id]; ok && !e.newer(old) {
 		return old
 	}
@@ -92,10 +124,11 @@ func (c *sessionCache) evictLocked() {
 	}
 }
 
-// reset drops everything: used when this node can no longer be sure it has
-// seen every change (a lost invalidation feed).
+// reset drops everything and starts a new epoch: used when this node can
+// no longer be sure it has seen every change (a lost invalidation feed).
 func (c *sessionCache) reset() {
 	c.mu.Lock()
 	clear(c.m)
+	c.epoch++
 	c.mu.Unlock()
 }

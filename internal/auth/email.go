@@ -20,7 +20,8 @@ func (s *Service) ConfirmEmail(ctx context.Context, tok string, c Client) error 
 	if err != nil {
 		return err
 	}
-	switch err := s.store.UseEmailToken(ctx, t.ID, s.clock()); {
+	err = commit(ctx, func(ctx context.Context) error { return s.store.UseEmailToken(ctx, t.ID, s.clock()) })
+	switch {
 	case errors.Is(err, ErrNotFound):
 		return ErrConfirmTokenInvalid
 	case errors.Is(err, ErrEmailTaken):

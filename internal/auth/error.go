@@ -29,6 +29,7 @@ const (
 	CodeUnavailable          Code = "unavailable"
 	CodeTokenInvalid         Code = "token_invalid"
 	CodeEmailUnconfirmed     Code = "email_unconfirmed"
+	CodeOutcomeUnknown       Code = "outcome_unknown"
 )
 
 // Error is the one error type that crosses the API boundary. Message is
@@ -71,6 +72,11 @@ var (
 	ErrNotFound           = &Error{Code: CodeNotFound, Message: "Not found"}
 	ErrUnavailable        = &Error{Code: CodeUnavailable, Message: "Service temporarily unavailable", RetryAfter: time.Second}
 	ErrRateLimited        = &Error{Code: CodeRateLimited, Message: "Too many requests", RetryAfter: time.Second}
+	// ErrOutcomeUnknown is returned by a store when a write may or may not
+	// have committed: the connection failed after the statement or its
+	// COMMIT may have reached the database. docs/api.md says how each
+	// endpoint is retried safely.
+	ErrOutcomeUnknown = &Error{Code: CodeOutcomeUnknown, Message: "Service temporarily unavailable; the change may or may not have been made", RetryAfter: time.Second}
 
 	// ErrEmailTaken is returned by UserStore when the normalized email
 	// already belongs to a user.

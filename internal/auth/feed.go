@@ -21,7 +21,9 @@ func (s *Service) SessionChanged(id string, gen int64, revoked bool) {
 // stops trusting its cache: every authentication reads the session from
 // the store (or fails with 503 when the store is down too) — slower, never
 // stale. When the feed comes back the cache is emptied first, because
-// changes may have been missed in between.
+// changes may have been missed in between, and store reads that began
+// before that are kept out of it (sessionCache.epoch): they may carry a
+// state that a missed revocation has already ended.
 func (s *Service) SetFeedHealthy(healthy bool) {
 	if healthy {
 		s.cache.reset()

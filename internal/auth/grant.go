@@ -35,10 +35,11 @@ func (s *Service) accessExpiry(now, sessionEnd time.Time) time.Time {
 }
 
 // grant builds the client's credentials for the session's current
-// generation and records that state in the cache. Everything in it is
-// derived from (key, session, generation), so granting the same generation
-// twice yields the same tokens.
-func (s *Service) grant(sess *Session, u *User) (*Grant, error) {
+// generation and records that state in the cache, unless the cache was
+// reset since epoch, when the store access that produced sess began.
+// Everything in it is derived from (key, session, generation), so granting
+// the same generation twice yields the same tokens.
+func (s *Service) grant(sess *Session, u *User, epoch uint64) (*Grant, error) {
 	e := s.cacheEntry(sess, u)
 	access, err := s.tokens.Issue(token.Claims{
 		Exp:    sess.AccessExpiresAt.Unix(),
@@ -49,7 +50,7 @@ func (s *Service) grant(sess *Session, u *User) (*Grant, error) {
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	s.cache.merge(sess.ID, e)
+	s.cache.mergeRead(sess.ID, e, epoch)
 	return &Grant{
 		UserID:           sess.UserID,
 		SessionID:        sess.ID,
@@ -85,6 +86,7 @@ func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
 func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
+	epoch := s.cache.currentEpoch()
 	sess, err := s.store.Session(ctx, id)
 	if err != nil {
 		return nil, err
@@ -93,7 +95,7 @@ func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, e
 	if err != nil {
 		return nil, err
 	}
-	return s.cache.merge(id, s.cacheEntry(sess, u)), nil
+	return s.cache.mergeRead(id, s.cacheEntry(sess, u), epoch), nil
 }
 
 // revoked records in the cache that sessions ended, after the store has

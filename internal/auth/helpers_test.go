@@ -20,11 +20,7 @@ import (
 // claim) and to microseconds (the stores) are both visible.
 var t0 = time.Date(2025, time.March, 14, 9, 26, 53, 589793000, time.UTC)
 
-const (
-	testPassword = "plum-kettle-orbit-42"
-	// tokenLeeway mirrors the service's clock-skew tolerance on exp.
-	tokenLeeway = 5 * time.Second
-)
+const testPassword = "plum-kettle-orbit-42"
 
 // testKey returns the signing key every node of a test shares.
 func testKey() []byte { return []byte("gatehouse-test-signing-key-0123456789") }

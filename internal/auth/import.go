@@ -23,6 +23,14 @@ const (
 	ImportJSONL ImportFormat = "jsonl"
 )
 
+// MaxImportID is the largest user id ImportUsers takes, 2^52. Registrations
+// after an import get ids above the largest imported one, and both stores
+// fail every registration once the id sequence reaches 2^63-1; ids also
+// travel as JSON numbers (user_id in every access token), which JavaScript
+// reads exactly only up to 2^53. 2^52 leaves 2^52 registrations within
+// that, and is far above any Rails app's bigint sequence.
+const MaxImportID = 1 << 52
+
 // importBatch rows go to the store per transaction: enough to spread the
 // cost of a durable commit over many rows, few enough that a server sharing
 // the database never waits long for the write lock.

@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/password"
 )
 
 // importRow is one row as read, before validation.
@@ -27,9 +28,12 @@ type importRow struct {
 func (r *importRow) user(now time.Time) (User, string) {
 	idText := strings.TrimSpace(r.id)
 	id, err := strconv.ParseInt(idText, 10, 64)
+	overflow := errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(idText, "-")
 	switch {
 	case idText == "":
 		return User{}, "id is missing"
+	case overflow || err == nil && id > MaxImportID:
+		return User{}, fmt.Sprintf("id %s is above %d (2^52), the largest id an import may use", quote(idText), MaxImportID)
 	case err != nil || id <= 0:
 		return User{}, fmt.Sprintf("id %s is not a positive integer", quote(idText))
 	}
@@ -53,40 +57,16 @@ func (r *importRow) user(now time.Time) (User, string) {
 	return User{ID: id, Email: email, PasswordHash: digest, CreatedAt: created, UpdatedAt: now}, ""
 }
 
-// argon2idPHC is the shape of the hashes Gatehouse writes; a user imported
-// from another Gatehouse keeps theirs. Parameters are checked on sign-in.
-var argon2idPHC = regexp.MustCompile(`^\$argon2id\$v=19\$m=[1-9][0-9]{0,9},t=[1-9][0-9]{0,9},p=[1-9][0-9]{0,2}\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$`)
-
-// digestProblem says why d cannot be stored as a password hash, or "". It
-// never echoes d: a digest is a secret worth keeping out of terminals.
+// digestProblem says why d cannot be stored as a password hash, or "": it
+// must be a hash that can match some password at a cost a sign-in affords
+// (package password's import bounds). It never echoes d: a digest is a
+// secret worth keeping out of terminals.
 func digestProblem(d string) string {
-	switch {
-	case d == "":
+	if d == "" {
 		return "password_digest is missing"
-	case strings.HasPrefix(d, "$2a$") || strings.HasPrefix(d, "$2b$") || strings.HasPrefix(d, "$2y$"):
-		return bcryptProblem(d)
-	case strings.HasPrefix(d, "$argon2id$"):
-		if !argon2idPHC.MatchString(d) {
-			return "password_digest is not a well-formed argon2id hash"
-		}
-		return ""
 	}
-	return "password_digest is neither a bcrypt digest ($2a$, $2b$, $2y$) nor an argon2id hash"
-}
-
-// bcryptProblem checks a digest as package password's Verify will: 60
-// characters, a cost it accepts (4 to 16; Rails uses 12), bcrypt base64.
-func bcryptProblem(d string) string {
-	if len(d) != 60 || d[6] != '$' || !isDigit(d[4]) || !isDigit(d[5]) {
-		return fmt.Sprintf("password_digest is not a bcrypt digest (want 60 characters, got %d)", len(d))
-	}
-	if cost := int(d[4]-'0')*10 + int(d[5]-'0'); cost < 4 || cost > 16 {
-		return fmt.Sprintf("password_digest has bcrypt cost %d; sign-in accepts 4 to 16", cost)
-	}
-	for i := 7; i < len(d); i++ {
-		if c := d[i]; !isAlpha(c) && !isDigit(c) && c != '.' && c != '/' {
-			return "password_digest is not a bcrypt digest (bad character)"
-		}
+	if err := password.CheckImported(d); err != nil {
+		return "password_digest refused: " + strings.TrimPrefix(err.Error(), password.ErrMalformedHash.Error()+": ")
 	}
 	return ""
 }
@@ -157,13 +137,14 @@ func newRowReader(f ImportFormat, r io.Reader) (rowReader, error) {
 	case ImportCSV:
 		return newCSVRows(r)
 	case ImportJSONL:
-		return &jsonlRows{r: bufio.NewReaderSize(r, maxJSONLine)}, nil
+		return &jsonlRows{r: bufio.NewReaderSize(r, maxImportRecord)}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want csv or jsonl)", f)
 }
 
 // csvRows reads RFC 4180 CSV with a header row.
 type csvRows struct {
+	in   *csvRecords
 	r    *csv.Reader
 	col  [4]int // field index of id, email, digest, created_at; -1 if absent
 	need int    // fields a record must have to hold the required columns
@@ -172,7 +153,8 @@ type csvRows struct {
 var importColumns = map[string]int{"id": 0, "email": 1, "password_digest": 2, "encrypted_password": 2, "created_at": 3}
 
 func newCSVRows(r io.Reader) (*csvRows, error) {
-	c := &csvRows{r: csv.NewReader(r), col: [4]int{-1, -1, -1, -1}}
+	in := newCSVRecords(r)
+	c := &csvRows{in: in, r: csv.NewReader(in), col: [4]int{-1, -1, -1, -1}}
 	c.r.FieldsPerRecord = -1 // rows are checked for the columns we need
 	c.r.ReuseRecord = true
 	header, err := c.r.Read()
@@ -181,6 +163,8 @@ func newCSVRows(r io.Reader) (*csvRows, error) {
 		return nil, errors.New("the input is empty: want a CSV header row id,email,password_digest,created_at")
 	case err != nil:
 		return nil, fmt.Errorf("CSV header: %w", err)
+	case len(in.dropped) > 0 && in.dropped[0] == 1:
+		return nil, fmt.Errorf("CSV header is longer than %d KiB", maxImportRecord>>10)
 	}
 	for i, name := range header {
 		// Spreadsheets like to start a UTF-8 file with a byte order mark.
@@ -206,12 +190,20 @@ func newCSVRows(r io.Reader) (*csvRows, error) {
 }
 
 func (c *csvRows) next() (importRow, error) {
+	// csv.Reader reads ahead, so a dropped record may be reported before
+	// the rows above it; the report is sorted by line in the end.
+	if row, ok := c.dropped(); ok {
+		return row, nil
+	}
 	rec, err := c.r.Read()
 	var pe *csv.ParseError
 	switch {
 	case errors.As(err, &pe):
 		return importRow{line: int64(pe.StartLine), bad: "bad CSV: " + pe.Err.Error()}, nil
 	case err != nil:
+		if row, ok := c.dropped(); ok {
+			return row, nil
+		}
 		return importRow{}, err
 	}
 	line, _ := c.r.FieldPos(0)
@@ -224,9 +216,6 @@ func (c *csvRows) next() (importRow, error) {
 	}
 	return row, nil
 }
-
-// maxJSONLine bounds a JSON Lines row; a users row is a few hundred bytes.
-const maxJSONLine = 64 << 10
 
 // jsonlRows reads one JSON object per line; blank lines are skipped.
 type jsonlRows struct {
@@ -249,7 +238,7 @@ func (j *jsonlRows) next() (importRow, error) {
 		}
 		j.line++
 		if tooLong {
-			return importRow{line: j.line, bad: fmt.Sprintf("line is longer than %d KiB", maxJSONLine>>10)}, nil
+			return importRow{line: j.line, bad: fmt.Sprintf("line is longer than %d KiB", maxImportRecord>>10)}, nil
 		}
 		if j.line == 1 {
 			b = bytes.TrimPrefix(b, []byte("\uFEFF"))

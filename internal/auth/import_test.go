@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -103,8 +105,13 @@ func TestImportUsers_JSONL(t *testing.T) {
 	}
 }
 
+// argonKey is 32 bytes of argon2id key in PHC base64.
+const argonKey = "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U"
+
 // TestImportUsers_BadRows: every reason a row is refused, with its line;
-// the good rows around them are imported all the same.
+// the good rows around them are imported all the same. Digests that could
+// never match, hash costs a sign-in cannot afford, ids the stores cannot
+// extend and records too long to hold are refused like any bad row.
 func TestImportUsers_BadRows(t *testing.T) {
 	d := railsDigest(t, testPassword)
 	tests := []struct {
@@ -117,17 +124,29 @@ func TestImportUsers_BadRows(t *testing.T) {
 		{"zeroID", auth.ImportCSV, "0,x@example.com," + d, `line 3: id "0" is not a positive integer`},
 		{"negativeID", auth.ImportCSV, "-4,x@example.com," + d, `id "-4" is not a positive integer`},
 		{"textID", auth.ImportCSV, "abc,x@example.com," + d, `id "abc" is not a positive integer`},
-		{"hugeID", auth.ImportCSV, "99999999999999999999,x@example.com," + d, `is not a positive integer`},
+		{"hugeID", auth.ImportCSV, "99999999999999999999,x@example.com," + d, `id "99999999999999999999" is above 4503599627370496`},
+		{"maxInt64ID", auth.ImportCSV, "9223372036854775807,x@example.com," + d, `id "9223372036854775807" is above 4503599627370496 (2^52)`},
+		{"idPastMax", auth.ImportCSV, "4503599627370497,x@example.com," + d, `is above 4503599627370496`},
 		{"missingEmail", auth.ImportCSV, "5,," + d, "line 3: email is missing"},
 		{"badEmail", auth.ImportCSV, "5,Joe <joe@example.com>," + d, `email "joe <joe@example.com>" is invalid`},
 		{"longEmail", auth.ImportCSV, "5," + strings.Repeat("a", 250) + "@example.com," + d, "email is longer than 254 bytes"},
 		{"missingDigest", auth.ImportCSV, "5,x@example.com,", "password_digest is missing"},
-		{"plainPassword", auth.ImportCSV, "5,x@example.com,hunter2", "neither a bcrypt digest"},
+		{"plainPassword", auth.ImportCSV, "5,x@example.com,hunter2", "password_digest refused: neither a bcrypt digest"},
 		{"md5", auth.ImportCSV, "5,x@example.com,$1$abc$def", "neither a bcrypt digest"},
-		{"truncatedBcrypt", auth.ImportCSV, "5,x@example.com," + d[:50], "not a bcrypt digest (want 60 characters, got 50)"},
-		{"bcryptCost31", auth.ImportCSV, "5,x@example.com,$2a$31" + d[6:], "bcrypt cost 31"},
-		{"bcryptBadChar", auth.ImportCSV, "5,x@example.com," + d[:59] + "!", "not a bcrypt digest (bad character)"},
-		{"badArgon2id", auth.ImportCSV, "5,x@example.com,$argon2id$v=19$m=x", "not a well-formed argon2id hash"},
+		{"truncatedBcrypt", auth.ImportCSV, "5,x@example.com," + d[:50], "password_digest refused: bcrypt digest is not 60 characters"},
+		{"bcryptCost31", auth.ImportCSV, "5,x@example.com,$2a$31" + d[6:], "bcrypt cost out of range"},
+		{"bcryptCost15", auth.ImportCSV, "5,x@example.com,$2a$15" + d[6:], "bcrypt cost 15 is above 14, the most a sign-in affords"},
+		{"bcryptCost3", auth.ImportCSV, "5,x@example.com,$2a$03" + d[6:], "bcrypt cost out of range"},
+		{"bcryptBadChar", auth.ImportCSV, "5,x@example.com," + d[:59] + "!", "not bcrypt base64"},
+		// The hash's last character carries two spare bits; set, no password
+		// ever matches.
+		{"bcryptNeverMatches", auth.ImportCSV, "5,x@example.com," + d[:59] + "/", "can never match"},
+		{"badArgon2id", auth.ImportCSV, "5,x@example.com,$argon2id$v=19$m=x", "want 5 $-separated fields"},
+		{"argon2idBadBase64", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$!!!"`, "key is not unpadded standard base64"},
+		{"argon2idShortSalt", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$` + argonKey + `"`, "salt length 4"},
+		{"argon2idMemoryBomb", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=1048576,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "memory 1048576 KiB is above 65536 KiB"},
+		{"argon2idTimeBomb", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=19456,t=100,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "passes 100 are above 4"},
+		{"argon2idLanes", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=1,p=16$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "lanes 16 are above 8"},
 		{"badTime", auth.ImportCSV, "5,x@example.com," + d + ",yesterday", `created_at "yesterday" is not a time`},
 		{"fewFields", auth.ImportCSV, "5,x@example.com", "has 2 fields, want at least 3"},
 		{"badQuote", auth.ImportCSV, `5,x"y@example.com,` + d, "bad CSV"},
@@ -138,6 +157,10 @@ func TestImportUsers_BadRows(t *testing.T) {
 		{"fractionalID", auth.ImportJSONL, `{"id": 5.5, "email": "x@example.com", "password_digest": "` + d + `"}`, `id "5.5" is not a positive integer`},
 		{"nullID", auth.ImportJSONL, `{"id": null, "email": "x@example.com", "password_digest": "` + d + `"}`, "id is missing"},
 		{"tooLong", auth.ImportJSONL, `{"id": 5, "pad": "` + strings.Repeat("x", 70<<10) + `"}`, "line 3: line is longer than 64 KiB"},
+		{"longField", auth.ImportCSV, "5,x@example.com," + strings.Repeat("x", 70<<10), "line 3: record is longer than 64 KiB"},
+		// A quoted field spanning many short lines is one record: bounded
+		// as a whole, and the lines after it keep their numbers.
+		{"longMultilineField", auth.ImportCSV, `5,"` + strings.Repeat("x\n", 40<<10) + `",` + d, "line 3: record is longer than 64 KiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,4 +322,72 @@ func BenchmarkImportUsers(b *testing.B) {
 		total += rep.Elapsed
 	}
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "rows/s")
+}
+
+// TestImportUsers_LongRecordBoundedMemory: a record far over the bound,
+// in CSV or JSON Lines, is refused while the importer holds no more than a
+// bounded buffer of it (a 200 MB field once took close to a gigabyte), and
+// the rows after it keep their line numbers.
+func TestImportUsers_LongRecordBoundedMemory(t *testing.T) {
+	d := railsDigest(t, testPassword)
+	const huge = 64 << 20
+	tests := []struct {
+		name         string
+		format       auth.ImportFormat
+		before, pad  string // pad is repeated to fill huge bytes
+		after        string
+		wantProblems []string
+	}{
+		{
+			name: "csvField", format: auth.ImportCSV,
+			before: "id,email,password_digest\n1,a@example.com," + d + "\n2,\"", pad: "x", after: "\",x\n3,bad-email," + d + "\n4,b@example.com," + d + "\n",
+			wantProblems: []string{"line 3: record is longer than 64 KiB", `line 4: email "bad-email" is invalid`},
+		},
+		{
+			name: "csvFieldOfLines", format: auth.ImportCSV,
+			before: "id,email,password_digest\n1,a@example.com," + d + "\n2,\"", pad: "xxxxxxx\n", after: "\",x\n3,bad-email," + d + "\n4,b@example.com," + d + "\n",
+			wantProblems: []string{"line 3: record is longer than 64 KiB", fmt.Sprintf(`line %d: email "bad-email" is invalid`, 4+huge/8)},
+		},
+		{
+			name: "jsonlLine", format: auth.ImportJSONL,
+			before: `{"id": 1, "email": "a@example.com", "password_digest": "` + d + `"}` + "\n" + `{"id": 2, "pad": "`, pad: "x",
+			after:        `"}` + "\n" + `{"id": 3, "email": "bad-email", "password_digest": "` + d + `"}` + "\n" + `{"id": 4, "email": "b@example.com", "password_digest": "` + d + `"}` + "\n",
+			wantProblems: []string{"line 2: line is longer than 64 KiB", `line 3: email "bad-email" is invalid`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			in := io.MultiReader(strings.NewReader(tt.before), io.LimitReader(&repeatReader{s: tt.pad}, huge), strings.NewReader(tt.after))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rep, err := e.svc.ImportUsers(context.Background(), in, auth.ImportOptions{Format: tt.format})
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatalf("ImportUsers(%d MiB record) = %v", huge>>20, err)
+			}
+			if got := countsOf(rep); got != (counts{inserted: 2, invalid: 2}) || !slices.Equal(problems(rep), tt.wantProblems) {
+				t.Errorf("ImportUsers(%d MiB record) = %+v %q, want 2 inserted and %q", huge>>20, got, problems(rep), tt.wantProblems)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+				t.Errorf("ImportUsers(%d MiB record) allocated %d MiB, want under 8 MiB", huge>>20, alloc>>20)
+			}
+		})
+	}
+}
+
+// repeatReader yields s over and over.
+type repeatReader struct {
+	s   string
+	off int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.s[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.s)
+	}
+	return n, nil
 }

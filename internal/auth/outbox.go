@@ -40,7 +40,8 @@ type Outgoing struct {
 func (s *Service) enqueue(ctx context.Context, kind MailKind, to string, userID int64) error {
 	now := s.clock()
 	m := &Mail{Kind: kind, To: to, UserID: userID, CreatedAt: now, NextAttemptAt: now}
-	if err := s.store.EnqueueMail(ctx, m, s.maxPendingMails); err != nil {
+	err := commit(ctx, func(ctx context.Context) error { return s.store.EnqueueMail(ctx, m, s.maxPendingMails) })
+	if err != nil {
 		if errors.Is(err, ErrOutboxFull) {
 			return err
 		}

@@ -101,7 +101,8 @@ func (s *Service) SetPassword(ctx context.Context, u *User, password string) err
 	}); err != nil {
 		return unavailable(err)
 	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.clock()); err != nil {
+	err := commit(ctx, func(ctx context.Context) error { return s.store.SetPasswordHash(ctx, u.ID, hash, s.clock()) })
+	if err != nil {
 		return notFoundOr(err)
 	}
 	if _, err := s.revokeUserSessions(ctx, u.ID, "", Client{}, "admin"); err != nil {
@@ -153,7 +154,8 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 		return nil, unavailable(err)
 	}
 	now := s.clock()
-	if err := s.store.UseResetToken(ctx, t.ID, hash, now); errors.Is(err, ErrNotFound) {
+	err = commit(ctx, func(ctx context.Context) error { return s.store.UseResetToken(ctx, t.ID, hash, now) })
+	if errors.Is(err, ErrNotFound) {
 		return nil, ErrTokenInvalid // a concurrent reset used it first
 	} else if err != nil {
 		return nil, unavailable(err)
@@ -171,11 +173,16 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 		s.log.Warn("password-changed notice not queued", "user_id", u.ID, "err", err)
 	}
 	sess := s.newSession(u.ID, r.Client, now)
-	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
+	epoch := s.cache.currentEpoch()
+	var evicted []string
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
+		return err
+	})
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	s.revoked(evicted...)
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP, Reason: "reset"})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }

@@ -48,6 +48,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 	// Two rounds at most: losing the rotation race makes the presented
 	// generation the previous one, which the second round answers.
 	for range 2 {
+		epoch := s.cache.currentEpoch()
 		sess, err := s.store.Session(ctx, p.sessionID)
 		if err != nil {
 			return nil, notAuthorized(err)
@@ -63,7 +64,11 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		}
 		switch {
 		case gen == sess.Generation:
-			next, err := s.store.RotateSession(ctx, sess.ID, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+			var next *Session
+			err := commit(ctx, func(ctx context.Context) (err error) {
+				next, err = s.store.RotateSession(ctx, sess.ID, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
+				return err
+			})
 			if errors.Is(err, ErrConflict) {
 				continue
 			}
@@ -71,11 +76,11 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 				return nil, notAuthorized(err)
 			}
 			s.onEvent(Event{Type: EventRefreshed, UserID: sess.UserID, SessionID: sess.ID, IP: r.Client.IP})
-			return s.grantFor(ctx, next)
+			return s.grantFor(ctx, next, epoch)
 		case gen == sess.Generation-1 && gen >= 0 && inGrace:
 			// gen >= 0: -1 means "older than the previous generation",
 			// which at generation 0 would otherwise read as the previous.
-			return s.grantFor(ctx, sess)
+			return s.grantFor(ctx, sess, epoch)
 		default:
 			return nil, s.reuseDetected(ctx, sess, r.Client, now)
 		}
@@ -134,20 +139,21 @@ func (s *Service) csrfOK(tok string, sess *Session, presentedGen int64, inGrace 
 
 // grantFor grants sess, taking the user's email from the cache when it
 // can: a refresh then reads only the session row.
-func (s *Service) grantFor(ctx context.Context, sess *Session) (*Grant, error) {
+func (s *Service) grantFor(ctx context.Context, sess *Session, epoch uint64) (*Grant, error) {
 	if e, ok := s.cache.get(sess.ID); ok && e.email != "" {
-		return s.grant(sess, &User{ID: sess.UserID, Email: e.email, CreatedAt: e.userCreatedAt})
+		return s.grant(sess, &User{ID: sess.UserID, Email: e.email, CreatedAt: e.userCreatedAt}, epoch)
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil {
 		return nil, notAuthorized(err)
 	}
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }
 
 // reuseDetected revokes the session a stale credential belongs to.
 func (s *Service) reuseDetected(ctx context.Context, sess *Session, c Client, now time.Time) error {
-	if err := s.store.RevokeSession(ctx, sess.ID, now); err != nil {
+	err := commit(ctx, func(ctx context.Context) error { return s.store.RevokeSession(ctx, sess.ID, now) })
+	if err != nil {
 		return unavailable(err)
 	}
 	s.revoked(sess.ID)

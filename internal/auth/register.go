@@ -56,7 +56,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	if !s.requireConfirm {
 		sess = s.newSession(0, r.Client, now)
 	}
-	if err := s.store.CreateUser(ctx, u, sess); err != nil {
+	epoch := s.cache.currentEpoch()
+	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })
+	if err != nil {
 		if errors.Is(err, ErrEmailTaken) {
 			return nil, ErrEmailTaken
 		}
@@ -68,5 +70,5 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 		return nil, nil
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }

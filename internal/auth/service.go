@@ -31,7 +31,14 @@ type Config struct {
 	// CacheSize bounds the in-memory session cache. Default 100,000.
 	CacheSize int
 	// Now is the clock; default time.Now. Tests inject a fixed clock.
+	// SyncClock corrects it by its measured offset from the store's.
 	Now func() time.Time
+	// MaxClockSkew bounds how far a node's clock may be from the
+	// database's: access tokens minted that far ahead are still accepted,
+	// and beyond it ClockReady fails. Default 30s.
+	MaxClockSkew time.Duration
+	// OnClockOffset receives each measured offset (a metric); may be nil.
+	OnClockOffset func(time.Duration)
 	// OnEvent receives the audit trail; may be nil.
 	OnEvent func(Event)
 	// OnHashWait receives how long each hash waited for a slot; may be nil.
@@ -52,9 +59,6 @@ type Config struct {
 	RequireConfirmed bool
 }
 
-// Clock-skew tolerance when checking access-token expiry.
-const tokenLeeway = 5 * time.Second
-
 // Service implements the use cases of the API on top of a Store.
 type Service struct {
 	store      Store
@@ -68,9 +72,14 @@ type Service struct {
 	grace      time.Duration
 	minPwLen   int
 	maxPerUser int
+	// now reads the corrected clock (clock.go); localNow the node's own.
 	now        func() time.Time
+	localNow   func() time.Time
+	maxSkew    time.Duration
+	offset     atomic.Int64 // nanoseconds the database's clock is ahead
 	onEvent    func(Event)
 	onHashWait func(time.Duration)
+	onOffset   func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
 	// Mail links (outbox.go, recovery.go).
@@ -95,6 +104,7 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.CacheSize, 100_000)
 	withDefault(&cfg.ResetTTL, 30*time.Minute)
 	withDefault(&cfg.MaxPendingMails, 10_000)
+	withDefault(&cfg.MaxClockSkew, 30*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -107,10 +117,16 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.OnHashWait == nil {
 		cfg.OnHashWait = func(time.Duration) {}
 	}
+	if cfg.OnClockOffset == nil {
+		cfg.OnClockOffset = func(time.Duration) {}
+	}
 	if cfg.PasswordMinLength > maxPasswordChars {
 		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
 	}
-	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, tokenLeeway)
+	// The leeway lets a token minted by a node up to MaxClockSkew ahead
+	// verify everywhere. At the other end Authenticate holds exp exactly:
+	// a token past its exp is token_expired, whichever node looks.
+	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, cfg.MaxClockSkew)
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -126,9 +142,11 @@ func NewService(cfg Config) (*Service, error) {
 		grace:      cfg.RefreshGrace,
 		minPwLen:   cfg.PasswordMinLength,
 		maxPerUser: cfg.MaxSessionsPerUser,
-		now:        cfg.Now,
+		localNow:   cfg.Now,
+		maxSkew:    cfg.MaxClockSkew,
 		onEvent:    cfg.OnEvent,
 		onHashWait: cfg.OnHashWait,
+		onOffset:   cfg.OnClockOffset,
 		log:        cfg.Logger,
 
 		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
@@ -139,6 +157,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.Counter != nil {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}
 	}
+	s.now = s.correctedNow
 	s.cacheTrusted.Store(true)
 	return s, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Credentials is the input of SignIn.
@@ -28,7 +29,9 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 	var ok bool
 	var rehash string
+	var verifying time.Time // when the verification began, for HoldFailure
 	err = s.withHashSlot(ctx, func() error {
+		verifying = time.Now()
 		if u == nil {
 			s.hasher.DummyVerify(c.Password)
 			return nil
@@ -54,6 +57,11 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	if err != nil {
 		return nil, err
 	}
+	if u == nil || !ok || u.Locked() {
+		// Every failure answers no sooner than the slowest kind of stored
+		// hash verifies, whatever kind this account has, if any.
+		defer s.hasher.HoldFailure(ctx, verifying)
+	}
 	switch {
 	case u == nil:
 		return nil, s.signInFailed(ctx, email, nil, c.Client, "unknown_email")
@@ -71,12 +79,18 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 
 	now := s.clock()
 	if rehash != "" {
-		if err := s.store.SetPasswordHash(ctx, u.ID, rehash, now); err != nil {
+		err := commit(ctx, func(ctx context.Context) error { return s.store.SetPasswordHash(ctx, u.ID, rehash, now) })
+		if err != nil {
 			return nil, unavailable(err)
 		}
 	}
 	sess := s.newSession(u.ID, c.Client, now)
-	evicted, err := s.store.CreateSession(ctx, sess, s.maxPerUser)
+	epoch := s.cache.currentEpoch()
+	var evicted []string
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
+		return err
+	})
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -85,7 +99,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.Client.IP, Reason: "session_cap"})
 	}
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
-	return s.grant(sess, u)
+	return s.grant(sess, u, epoch)
 }
 
 // limitSignIn applies the per-IP budget and the per-account back-off

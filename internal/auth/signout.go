@@ -6,7 +6,8 @@ import "context"
 // the session fails on this node; other nodes learn it through the store's
 // change feed.
 func (s *Service) SignOut(ctx context.Context, p *Principal, c Client) error {
-	if err := s.store.RevokeSession(ctx, p.SessionID, s.clock()); err != nil {
+	err := commit(ctx, func(ctx context.Context) error { return s.store.RevokeSession(ctx, p.SessionID, s.clock()) })
+	if err != nil {
 		return notAuthorized(err)
 	}
 	s.revoked(p.SessionID)

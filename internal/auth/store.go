@@ -19,6 +19,9 @@ type Store interface {
 	// generate may run more than once in a race, so it must have no side
 	// effects.
 	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
+	// Now reads the database's clock, the one clock every node shares
+	// (auth.Service.SyncClock).
+	Now(ctx context.Context) (time.Time, error)
 	// Ready reports whether the store is reachable and migrated.
 	Ready(ctx context.Context) error
 	Close() error

@@ -35,5 +35,9 @@ func (s *server) client(r *http.Request) auth.Client {
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	return auth.Client{IP: s.clientIP(r), UserAgent: ua}
+	ip, ok := s.clientAddr(r)
+	if !ok {
+		return auth.Client{UserAgent: ua}
+	}
+	return auth.Client{IP: ip.String(), Network: s.network(ip), UserAgent: ua}
 }

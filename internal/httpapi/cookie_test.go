@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestCookieOptions: the cookie's name and Secure flag follow the
+// TestCookieOptions: the cookie's name, Secure flag and SameSite follow the
 // configuration, and the API reads back only the name it sets.
 func TestCookieOptions(t *testing.T) {
 	t.Parallel()
@@ -22,6 +22,10 @@ func TestCookieOptions(t *testing.T) {
 		{name: "default", cookie: "jwt_access", ignored: "__Host-jwt_access", wantAttrs: attrs},
 		{name: "insecure_for_plain_http", opt: serverOptions{insecureCookie: true}, cookie: "jwt_access", ignored: "__Host-jwt_access", wantAttrs: strings.Replace(attrs, " Secure;", "", 1)},
 		{name: "host_prefix", opt: serverOptions{cookieHostPrefix: true}, cookie: "__Host-jwt_access", ignored: "jwt_access", wantAttrs: attrs},
+		{name: "samesite_strict", opt: serverOptions{cookieSameSite: http.SameSiteStrictMode}, cookie: "jwt_access", ignored: "__Host-jwt_access", wantAttrs: strings.Replace(attrs, "Lax", "Strict", 1)},
+		// An SPA on another site than the API: the browser sends the cookie
+		// on its cross-site fetches only with SameSite=None.
+		{name: "samesite_none_cross_site_spa", opt: serverOptions{cookieSameSite: http.SameSiteNoneMode}, cookie: "jwt_access", ignored: "__Host-jwt_access", wantAttrs: strings.Replace(attrs, "Lax", "None", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ var statusOf = map[auth.Code]int{
 	auth.CodeUnavailable:          http.StatusServiceUnavailable,
 	auth.CodeTokenInvalid:         http.StatusUnprocessableEntity,
 	auth.CodeEmailUnconfirmed:     http.StatusForbidden,
+	auth.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
 }
 
 type errorBody struct {

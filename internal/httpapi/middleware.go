@@ -138,10 +138,27 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// DefaultCORSHeaders are the request headers a listed origin may send:
+// the API's own (the seed's Authorization and X-CSRF-Token, the token
+// transport's two) and what SPA frameworks and tracing add on their own —
+// X-Requested-With (jQuery, Angular and Rails UJS mark XHRs with it) and
+// W3C Trace Context (traceparent, tracestate: OpenTelemetry's browser
+// instrumentation adds them to every fetch). A preflight naming a header
+// outside the list fails in the browser, and with it every call of the app.
+func DefaultCORSHeaders() []string {
+	return []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Auth-Transport",
+		"X-Refresh-Token", "X-Requested-With", "traceparent", "tracestate"}
+}
+
+// corsExposed are the response headers a listed origin's scripts may read:
+// how long to wait after a 429 or 503, and the known-device token that
+// header-transport clients keep (see docs/api.md).
+const corsExposed = "Retry-After, X-Device-Token"
+
 // crossOrigin answers CORS for the configured origins and refuses
 // cross-origin state-changing requests from browsers (403) unless their
-// origin is configured: the second line of defence behind SameSite=Lax
-// cookies and the CSRF token.
+// origin is configured: the second line of defence behind SameSite cookies
+// and the CSRF token.
 func (s *server) crossOrigin(next http.Handler) http.Handler {
 	protect := http.NewCrossOriginProtection()
 	for o := range s.corsOrigins {
@@ -154,7 +171,13 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 	protected := protect.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin == "" || !s.corsOrigins[origin] {
+		// Browsers send every preflight with an Origin.
+		preflight := origin != "" && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+		if !s.corsOrigins[origin] {
+			if preflight {
+				s.refusePreflight(w, r, origin)
+				return
+			}
 			protected.ServeHTTP(w, r)
 			return
 		}
@@ -162,15 +185,26 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
 		h.Add("Vary", "Origin")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		if preflight {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token")
+			h.Set("Access-Control-Allow-Headers", s.corsHeaders)
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		h.Set("Access-Control-Expose-Headers", corsExposed)
 		protected.ServeHTTP(w, r)
 	})
+}
+
+// refusePreflight answers a preflight from an origin that is not listed.
+// The browser only reports a failed CORS check to the page, so the
+// operator learns of a missing --cors-origins entry from this warning; the
+// 403 names the cause for anyone reading the network tab.
+func (s *server) refusePreflight(w http.ResponseWriter, r *http.Request, origin string) {
+	s.log.WarnContext(r.Context(), "CORS preflight from an origin not in --cors-origins refused",
+		"origin", origin[:min(len(origin), 256)], "path", r.URL.Path, "ip", s.clientIP(r))
+	writeError(w, r, nil, apiError(auth.CodeForbidden, "Origin not allowed"))
 }
 
 // jsonNotFound is the catch-all route: it answers unknown routes and

@@ -12,10 +12,13 @@ const appOrigin = "https://app.example"
 
 // TestCrossOrigin: browsers' cross-origin state-changing requests are
 // refused (403) unless their origin is configured, which also gets the
-// CORS headers that let the page read the answer.
+// CORS headers that let the page read the answer (Retry-After included).
+// A preflight from an unlisted origin is a JSON 403 and a warning in the
+// log; a preflight from a listed one allows the API's headers, what SPA
+// frameworks and tracing add, and --cors-headers.
 func TestCrossOrigin(t *testing.T) {
 	t.Parallel()
-	ts := newServer(t, serverOptions{corsOrigins: []string{appOrigin}})
+	ts := newServer(t, serverOptions{corsOrigins: []string{appOrigin}, corsHeaders: []string{"X-Tenant"}})
 	const email, pw = "cors@example.com", "cors-secret-1"
 	s := ts.register(t, email, pw)
 	signIn := func(kv ...string) request {
@@ -55,6 +58,20 @@ func TestCrossOrigin(t *testing.T) {
 			req: request{method: "OPTIONS", path: "/v1/auth/sign_in", header: map[string]string{
 				"Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
 			}},
+			wantStatus: 403, wantCode: "forbidden",
+		},
+		{
+			name: "preflight_foreign_origin_with_unknown_route",
+			req: request{method: "OPTIONS", path: "/v1/nothing", header: map[string]string{
+				"Origin": "https://evil.example", "Access-Control-Request-Method": "DELETE",
+			}},
+			wantStatus: 403, wantCode: "forbidden",
+		},
+		{
+			name: "preflight_without_origin_is_no_preflight",
+			req: request{method: "OPTIONS", path: "/v1/auth/sign_in", header: map[string]string{
+				"Access-Control-Request-Method": "POST",
+			}},
 			wantStatus: 405, wantCode: "method_not_allowed",
 		},
 	}
@@ -74,9 +91,12 @@ func TestCrossOrigin(t *testing.T) {
 					t.Errorf("%s: got Vary %q, want Origin in it", resp.call, resp.header.Get("Vary"))
 				}
 			}
+			if tt.wantCORS && tt.wantStatus != http.StatusNoContent {
+				want["Access-Control-Expose-Headers"] = "Retry-After, X-Device-Token"
+			}
 			if tt.wantStatus == http.StatusNoContent {
 				want["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE"
-				want["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token"
+				want["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token, X-Requested-With, traceparent, tracestate, X-Tenant"
 			}
 			for name, v := range want {
 				if got := resp.header.Get(name); got != v {
@@ -84,6 +104,21 @@ func TestCrossOrigin(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPreflightFromUnlistedOriginIsLogged: the browser tells the page
+// only that CORS failed, so the operator needs the origin in the log to
+// see a missing --cors-origins entry.
+func TestPreflightFromUnlistedOriginIsLogged(t *testing.T) {
+	t.Parallel()
+	ts := newServer(t, serverOptions{corsOrigins: []string{appOrigin}})
+	resp := ts.do(t, request{method: "OPTIONS", path: "/v1/auth/sign_in", header: map[string]string{
+		"Origin": "https://staging.app.example", "Access-Control-Request-Method": "POST",
+	}})
+	wantError(t, resp, http.StatusForbidden, "forbidden")
+	if logs := ts.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "origin=https://staging.app.example") {
+		t.Errorf("%s from an unlisted origin: logs lack a warning naming the origin:\n%s", resp.call, logs)
 	}
 }
 
@@ -110,6 +145,7 @@ func TestClientIP(t *testing.T) {
 		{name: "trusted_peer_trusted_hops_skipped", behindProxy: true, xForwardedFor: "203.0.113.7, 127.0.0.2,127.0.0.3", wantIP: "203.0.113.7"},
 		{name: "trusted_peer_ipv4_mapped_hop", behindProxy: true, xForwardedFor: "::ffff:203.0.113.7", wantIP: "203.0.113.7"},
 		{name: "trusted_peer_ipv6_hop", behindProxy: true, xForwardedFor: "2001:db8::1", wantIP: "2001:db8::1"},
+		{name: "trusted_peer_ipv6_hop_with_zone", behindProxy: true, xForwardedFor: "fe80::1%eth0", wantIP: "fe80::1%eth0"},
 		{name: "trusted_peer_garbage_hop", behindProxy: true, xForwardedFor: "not-an-address", wantIP: "127.0.0.1"},
 	}
 	for i, tt := range tests {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -107,6 +108,49 @@ func TestRateLimit(t *testing.T) {
 				if got := resp.header.Get("Retry-After"); got != step.wantRetryAfter {
 					t.Errorf("step %d, %s: got Retry-After %q, want %q", i, resp.call, got, step.wantRetryAfter)
 				}
+			}
+		})
+	}
+}
+
+// TestAddressBlockSharesOneBudget: behind a trusted proxy, a client that
+// rotates its address within the block it holds (an IPv6 /64 by default,
+// --ipv6-prefix otherwise) spends one per-address budget, while a client
+// in the next block has its own. Zones and IPv4-mapped spellings are the
+// same client.
+func TestAddressBlockSharesOneBudget(t *testing.T) {
+	t.Parallel()
+	proxy := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	tests := []struct {
+		name       string
+		ipv6Prefix int
+		rotate     []string // X-Forwarded-For of the requests that spend the budget of 2
+		other      string   // a client that must still be let in
+	}{
+		{name: "ipv6_rotating_in_a_64", rotate: []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:1234:5678:9abc:def0"}, other: "2001:db8:1:3::1"},
+		{name: "ipv6_rotating_in_a_56", ipv6Prefix: 56, rotate: []string{"2001:db8:1:200::1", "2001:db8:1:2ff::1", "2001:db8:1:2aa::7"}, other: "2001:db8:1:300::1"},
+		{name: "ipv6_zones", ipv6Prefix: 128, rotate: []string{"fe80::1%eth0", "fe80::1%eth1", "fe80::1"}, other: "fe80::2"},
+		{name: "ipv4_mapped", rotate: []string{"203.0.113.7", "::ffff:203.0.113.7", "203.0.113.7"}, other: "203.0.113.8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newServer(t, serverOptions{limits: &auth.Limits{SignInPerIP: 2}, trustedProxies: proxy, ipv6Prefix: tt.ipv6Prefix})
+			from := func(xff string) request {
+				return request{method: "POST", path: "/v1/auth/sign_in", body: credentials("nobody@example.com", "wrong-password"),
+					header: map[string]string{"X-Forwarded-For": xff}}
+			}
+			for i, xff := range tt.rotate {
+				want := http.StatusUnauthorized
+				if i >= 2 {
+					want = http.StatusTooManyRequests
+				}
+				if resp := ts.do(t, from(xff)); resp.status != want {
+					t.Errorf("sign-in %d from %s: got %d, want %d; body %s", i+1, xff, resp.status, want, resp.body)
+				}
+			}
+			if resp := ts.do(t, from(tt.other)); resp.status != http.StatusUnauthorized {
+				t.Errorf("sign-in from %s, outside the spent block: got %d, want 401; body %s", tt.other, resp.status, resp.body)
 			}
 		})
 	}

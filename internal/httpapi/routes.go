@@ -40,10 +40,9 @@ func (s *server) register(mux *http.ServeMux) {
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
-	if s.metrics != nil {
-		mux.Handle("GET /metrics", s.metrics)
-	}
-
+	mux.Handle("GET /openapi.json", s.handleOpenAPI())
+	// No /metrics here: its counters tell unknown_email from wrong_password,
+	// so it is served only on its own listener (--metrics-addr).
 }
 
 // routes serves the API, answering everything else with a JSON 404 or

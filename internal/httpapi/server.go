@@ -5,10 +5,12 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -24,16 +26,24 @@ type Config struct {
 	// CookieHostPrefix names the cookie "__Host-jwt_access", which browsers
 	// only accept Secure, host-only and with Path=/.
 	CookieHostPrefix bool
+	// CookieSameSite is the access cookie's SameSite; 0 means Lax. None is
+	// for an SPA on another site than the API, and browsers accept it only
+	// on a Secure cookie.
+	CookieSameSite http.SameSite
 	// CORSOrigins are the exact origins allowed to call with credentials.
 	CORSOrigins []string
+	// CORSHeaders are request headers allowed from CORSOrigins besides
+	// DefaultCORSHeaders.
+	CORSHeaders []string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// IPv6Prefix is the prefix length an IPv6 client is counted on for
+	// rate limits and back-off; 0 means 64.
+	IPv6Prefix int
 	// Ready reports whether storage is reachable; nil means always ready.
 	Ready func(context.Context) error
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Metrics serves GET /metrics when set.
-	Metrics http.Handler
 	// RequestTimeout bounds each request's work (its context deadline), so
 	// a database that hangs without closing connections turns into 503s
 	// instead of requests that wait until the client gives up. 0: none.
@@ -45,11 +55,13 @@ type server struct {
 	log            *slog.Logger
 	cookieName     string
 	cookieSecure   bool
+	cookieSameSite http.SameSite
 	corsOrigins    map[string]bool
+	corsHeaders    string // Access-Control-Allow-Headers
 	trustedProxies []netip.Prefix
+	ipv6Bits       int
 	ready          func(context.Context) error
 	now            func() time.Time
-	metrics        http.Handler
 	timeout        time.Duration
 }
 
@@ -60,11 +72,13 @@ func NewServer(cfg Config) http.Handler {
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",
 		cookieSecure:   cfg.CookieSecure,
+		cookieSameSite: cmp.Or(cfg.CookieSameSite, http.SameSiteLaxMode),
 		corsOrigins:    make(map[string]bool),
+		corsHeaders:    strings.Join(append(DefaultCORSHeaders(), cfg.CORSHeaders...), ", "),
 		trustedProxies: cfg.TrustedProxies,
+		ipv6Bits:       cmp.Or(cfg.IPv6Prefix, 64),
 		ready:          cfg.Ready,
 		now:            cfg.Now,
-		metrics:        cfg.Metrics,
 		timeout:        cfg.RequestTimeout,
 	}
 	if s.log == nil {

@@ -48,12 +48,15 @@ type serverOptions struct {
 	hasher         *password.Hasher  // default: fastParams
 	limiter        *password.Limiter // default: 4 slots, 1 s wait
 	corsOrigins    []string
+	corsHeaders    []string
 	trustedProxies []netip.Prefix
+	ipv6Prefix     int
 	ready          func(context.Context) error // default: the store's
 	// The cookie settings of httpapi.Config, inverted so that the zero
 	// value is the production default.
 	insecureCookie   bool
 	cookieHostPrefix bool
+	cookieSameSite   http.SameSite
 	// limits, if set, turn rate limits and back-off on (an in-memory
 	// counter on the test clock); they are off otherwise.
 	limits *auth.Limits
@@ -137,8 +140,11 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,
 		CookieHostPrefix: opt.cookieHostPrefix,
+		CookieSameSite:   opt.cookieSameSite,
 		CORSOrigins:      opt.corsOrigins,
+		CORSHeaders:      opt.corsHeaders,
 		TrustedProxies:   opt.trustedProxies,
+		IPv6Prefix:       opt.ipv6Prefix,
 		Ready:            opt.ready,
 		Now:              clock.Now,
 	}))
@@ -184,8 +190,9 @@ type response struct {
 }
 
 // do performs req. Whatever the scenario, it fails the test on any 5xx
-// other than an intended 503, and on a response without the headers API.md
-// puts on every response. It never calls t.Fatal, so it is safe from
+// other than an intended 503, on a response without the headers API.md
+// puts on every response, and on an exchange that openapi.json does not
+// describe. It never calls t.Fatal, so it is safe from
 // goroutines; a transport error leaves status 0.
 func (ts *testServer) do(t *testing.T, req request) response {
 	t.Helper()
@@ -228,6 +235,7 @@ func (ts *testServer) do(t *testing.T, req request) response {
 		t.Errorf("%s: read body: %v", req.call(), err)
 	}
 	resp := response{call: req.call(), status: hresp.StatusCode, header: hresp.Header, body: string(b)}
+	checkSpec(t, hr, req.body, resp)
 	if resp.status >= 500 && !(resp.status == http.StatusServiceUnavailable && req.unavailableOK) {
 		t.Errorf("%s: got status %d, want no 5xx; body %s", resp.call, resp.status, resp.body)
 	}

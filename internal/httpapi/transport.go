@@ -96,6 +96,6 @@ func (s *server) cookie(value string, maxAge int) *http.Cookie {
 		MaxAge:   maxAge,
 		HttpOnly: true,
 		Secure:   s.cookieSecure,
-		SameSite: http.SameSiteLaxMode,
+		SameSite: s.cookieSameSite,
 	}
 }

@@ -54,6 +54,20 @@ type Sources struct {
 	LiveSessions func(context.Context) (int64, error)
 	// MailBacklog counts the mails waiting in the outbox.
 	MailBacklog func(context.Context) (int64, error)
+	// ClockOffset is the last measured offset of the database's clock
+	// from the node's.
+	ClockOffset func() time.Duration
+	// DiskFree is the free space where the SQLite database lives; nil
+	// with PostgreSQL.
+	DiskFree func() (uint64, error)
+	// Build labels gatehouse_build_info, so dashboards can tell which
+	// release each node runs (a rollout in progress, a node left behind).
+	Build Build
+}
+
+// Build identifies the running binary.
+type Build struct {
+	Version, Commit, GoVersion string
 }
 
 // New registers Gatehouse's metrics on reg, plus the Go runtime and
@@ -99,6 +113,12 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.signIns, m.events, m.rateLimited, m.reuse, m.revocations, m.hashWait,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_build_info",
+		Help: "Always 1; the labels name the running binary's version, VCS commit and Go version.",
+	}, []string{"version", "commit", "goversion"})
+	info.WithLabelValues(src.Build.Version, src.Build.Commit, src.Build.GoVersion).Set(1)
+	reg.MustRegister(info)
 	if src.HashInFlight != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_hash_in_flight", Help: "Password hashes running now.",
@@ -125,6 +145,24 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 	}
 	if src.MailBacklog != nil {
 		reg.MustRegister(countGauge("gatehouse_mail_outbox_pending", "Mails waiting in the outbox, due or backing off (-1 if the database did not answer).", src.MailBacklog))
+	}
+	if src.ClockOffset != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_clock_offset_seconds",
+			Help: "How far the database's clock is ahead of this node's (negative: behind), as last measured; the node corrects by it, and /readyz fails beyond --max-clock-skew.",
+		}, func() float64 { return src.ClockOffset().Seconds() }))
+	}
+	if src.DiskFree != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_disk_free_bytes",
+			Help: "Free bytes on the file system of the SQLite database (-1 if it cannot be read); /readyz fails below --sqlite-min-free-mib.",
+		}, func() float64 {
+			n, err := src.DiskFree()
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
 	}
 	return m
 }

@@ -47,3 +47,16 @@ func TestHandlerServesRuntimeMetrics(t *testing.T) {
 		t.Error("GET /metrics lacks the Go runtime collector")
 	}
 }
+
+func TestBuildInfo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	New(reg, Sources{Build: Build{Version: "v1.4.0", Commit: "0123abc", GoVersion: "go1.26.8"}})
+	want := `
+# HELP gatehouse_build_info Always 1; the labels name the running binary's version, VCS commit and Go version.
+# TYPE gatehouse_build_info gauge
+gatehouse_build_info{commit="0123abc",goversion="go1.26.8",version="v1.4.0"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "gatehouse_build_info"); err != nil {
+		t.Error(err)
+	}
+}

@@ -4,18 +4,21 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
 
 // Hasher hashes new passwords with one set of argon2id parameters and
-// verifies stored argon2id or bcrypt hashes. It is immutable and safe for
-// concurrent use.
+// verifies stored argon2id or bcrypt hashes. It is safe for concurrent
+// use; its one changing state is how long verifications take (see
+// FailureFloor).
 type Hasher struct {
 	params Params
 	// dummy is a hash of a random password made with params, verified by
 	// DummyVerify when there is no real hash to check.
 	dummy string
+	pace  *pace
 }
 
 // NewHasher returns a Hasher that hashes with p. It computes one hash up
@@ -27,7 +30,7 @@ func NewHasher(p Params) *Hasher {
 	if err := p.validate(); err != nil {
 		panic("password: NewHasher: invalid params: " + err.Error())
 	}
-	h := &Hasher{params: p}
+	h := &Hasher{params: p, pace: &pace{}}
 	// A random password means DummyVerify can never succeed, whatever the
 	// caller passes.
 	dummy, err := h.Hash(rand.Text())
@@ -35,6 +38,8 @@ func NewHasher(p Params) *Hasher {
 		panic("password: NewHasher: " + err.Error())
 	}
 	h.dummy = dummy
+	// The failure floor starts at what an unknown email costs.
+	h.DummyVerify(rand.Text())
 	return h
 }
 
@@ -63,7 +68,11 @@ func (h *Hasher) Hash(password string) (string, error) {
 //
 // A bcrypt digest never matches a password longer than 72 bytes, because
 // bcrypt would silently compare only the first 72.
+//
+// Every call's duration feeds FailureFloor.
 func (h *Hasher) Verify(password, encoded string) (bool, error) {
+	start := time.Now()
+	defer func() { h.pace.observe(encoded, time.Since(start)) }()
 	if isBcrypt(encoded) {
 		return verifyBcrypt(password, encoded)
 	}

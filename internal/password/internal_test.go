@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestDummyHashUsesParams(t *testing.T) {
@@ -92,4 +93,31 @@ func cheap(encoded string, stored phc, parseErr error) bool {
 	}
 	p := stored.params
 	return p.Memory <= 1024 && p.Time <= 4
+}
+
+// TestPaceEnvelope: the floor is the slowest class's envelope, which rises
+// at once, sinks by 1/16 of the gap per faster verification, and is
+// capped, so one stall does not slow every failure for good.
+func TestPaceEnvelope(t *testing.T) {
+	const argon, bcrypt12 = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$a2V5", "$2b$12$abcdefghijklmnopqrstuv"
+	ms := time.Millisecond
+	steps := []struct {
+		encoded string
+		took    time.Duration
+		want    time.Duration
+	}{
+		{argon, 35 * ms, 35 * ms},
+		{argon, 19 * ms, 34 * ms}, // 35 - (35-19)/16
+		{bcrypt12, 255 * ms, 255 * ms},
+		{argon, 100 * ms, 255 * ms}, // another class's stall does not lower it
+		{bcrypt12, 95 * ms, 245 * ms},
+		{bcrypt12, 10 * time.Second, maxFailureFloor},
+	}
+	var p pace
+	for i, s := range steps {
+		p.observe(s.encoded, s.took)
+		if p.floor != s.want {
+			t.Errorf("step %d: observe(%s, %v): floor %v, want %v", i, CostClass(s.encoded), s.took, p.floor, s.want)
+		}
+	}
 }

@@ -8,9 +8,11 @@
 // operation ("postgres: rotate session ...: ..."); the only auth errors a
 // method returns are the sentinels its contract names (auth.ErrNotFound,
 // auth.ErrEmailTaken, auth.ErrConflict), recognized by SQLSTATE and
-// constraint name, never by message text. Everything else, in particular a
-// lost or refused connection, stays a plain wrapped error, which the
-// service reports as a temporary failure (503).
+// constraint name, never by message text, and auth.ErrOutcomeUnknown for a
+// write whose connection failed after it may have reached the server
+// (writeError). Everything else, in particular a refused connection, stays
+// a plain wrapped error, which the service reports as a temporary failure
+// (503).
 //
 // # Change feed
 //
@@ -140,6 +142,16 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Now reads the database server's clock: clock_timestamp(), the time of
+// the call, not now(), which is the start of the transaction.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: now: %w", err)
+	}
+	return t.UTC(), nil
+}
+
 // Ready reports whether the database answers and carries every migration
 // this binary knows.
 func (s *Store) Ready(ctx context.Context) error {
@@ -221,6 +233,64 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
+}
+
+// writeError wraps the error of a write with its operation. When the
+// connection failed after the statement (or its COMMIT) may have reached
+// the server, the write may have committed, and only the database knows:
+// that is auth.ErrOutcomeUnknown, not a plain failure the client could
+// safely retry blindly.
+func writeError(op string, err error) error {
+	if outcomeUnknown(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, auth.ErrOutcomeUnknown, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// outcomeUnknown reports whether a write that failed with err may have
+// committed. Known outcomes: an answer from the server (a PgError, or the
+// store's own auth errors), a failure pgconn knows happened before anything
+// was sent (SafeToRetry), a failure to connect, a context that ended while
+// waiting for a pooled connection, and any failure inside a transaction
+// before its COMMIT (notCommitted). Anything else is a connection that
+// broke mid-conversation (EOF, reset, a timeout while reading the answer)
+// of an autocommit statement or a COMMIT.
+func outcomeUnknown(err error) bool {
+	var (
+		pgErr   *pgconn.PgError
+		connErr *pgconn.ConnectError
+		authErr *auth.Error
+		before  notCommitted
+		sent    interface{ SafeToRetry() bool }
+	)
+	switch {
+	case errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &authErr), errors.Is(err, auth.ErrConflict),
+		errors.As(err, &before):
+		return false
+	case errors.As(err, &sent):
+		return !sent.SafeToRetry()
+	}
+	return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
+}
+
+// notCommitted marks a failure inside a transaction: COMMIT was never
+// sent, so nothing of it was committed, however the connection broke.
+type notCommitted struct{ error }
+
+func (e notCommitted) Unwrap() error { return e.error }
+
+// inTx runs fn in a transaction and commits it. Only a failed COMMIT can
+// leave the outcome unknown; every earlier failure is notCommitted.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return notCommitted{err}
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(ctx)
+		return notCommitted{err}
+	}
+	return tx.Commit(ctx)
 }
 
 // SQLSTATE codes the store tells apart.

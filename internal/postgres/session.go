@@ -83,12 +83,12 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	if maxPerUser <= 0 {
 		if err := insertSession(ctx, s.pool, sess); err != nil {
-			return nil, fmt.Errorf("postgres: create session: %w", err)
+			return nil, writeError("create session", err)
 		}
 		return nil, nil
 	}
 	var evicted []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -104,7 +104,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create session: %w", err)
+		return nil, writeError("create session", err)
 	}
 	return evicted, nil
 }
@@ -175,7 +175,7 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: rotate session %q: %w", id, err)
+		return nil, writeError(fmt.Sprintf("rotate session %q", id), err)
 	}
 	return &sess, nil
 }
@@ -198,7 +198,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 		err = auth.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: revoke session %q: %w", id, err)
+		return writeError(fmt.Sprintf("revoke session %q", id), err)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // session rows; they take turns instead.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
 	var ids []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// No such user: no sessions either, and nothing to lock.
 		if _, err := tx.Exec(ctx, `SELECT FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID); err != nil {
 			return err
@@ -231,7 +231,7 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except str
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: revoke sessions of user %d: %w", userID, err)
+		return nil, writeError(fmt.Sprintf("revoke sessions of user %d", userID), err)
 	}
 	return ids, nil
 }

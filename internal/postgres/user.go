@@ -51,7 +51,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session
 		err = auth.ErrEmailTaken
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: create user: %w", err)
+		return writeError("create user", err)
 	}
 	u.ID = id
 	if sess != nil {
@@ -92,7 +92,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string, at time.Time) error {
 	err := s.execOne(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, at, id)
 	if err != nil {
-		return fmt.Errorf("postgres: set password hash of user %d: %w", id, err)
+		return writeError(fmt.Sprintf("set password hash of user %d", id), err)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string, at t
 func (s *Store) SetLocked(ctx context.Context, id int64, at time.Time) error {
 	err := s.execOne(ctx, `UPDATE users SET locked_at = $1 WHERE id = $2`, nullTime(at), id)
 	if err != nil {
-		return fmt.Errorf("postgres: set locked of user %d: %w", id, err)
+		return writeError(fmt.Sprintf("set locked of user %d", id), err)
 	}
 	return nil
 }
@@ -128,7 +128,7 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 // auth.ErrNotFound if there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, id int64) ([]string, error) {
 	var live []string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Lock the user first. CreateSession locks it too (and a plain
 		// session insert takes a key-share lock through the foreign key),
 		// so no session can appear after the next statement has looked:
@@ -155,7 +155,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) ([]string, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: delete user %d: %w", id, err)
+		return nil, writeError(fmt.Sprintf("delete user %d", id), err)
 	}
 	return live, nil
 }

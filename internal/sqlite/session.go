@@ -23,6 +23,36 @@ func scanSession(row interface{ Scan(...any) error }, s *auth.Session) error {
 		&s.IP, &s.UserAgent)
 }
 
+// scanReturned scans the one row of an autocommit UPDATE ... RETURNING and
+// then steps the statement to its end. QueryRow would stop after the row:
+// the statement then commits when it is reset, but SQLite runs its
+// automatic WAL checkpoint only when a statement steps to its end, so a
+// store whose writes all ended that way never checkpointed and its -wal
+// file grew without bound (12 KiB per refresh), until the disk was full.
+func scanReturned(rows *sql.Rows, s *auth.Session) error {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := scanSession(rows, s); err != nil {
+		rows.Close()
+		return err
+	}
+	for rows.Next() { // there is no second row; this steps to the end
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
+}
+
 const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
@@ -183,8 +213,10 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 // there is no such session. Expiry is the caller's business.
 func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
 	var sess auth.Session
-	err := scanSession(s.rotateStmt.QueryRowContext(ctx,
-		micros(at), micros(at), micros(accessExpiresAt), id, from), &sess)
+	rows, err := s.rotateStmt.QueryContext(ctx, micros(at), micros(at), micros(accessExpiresAt), id, from)
+	if err == nil {
+		err = scanReturned(rows, &sess)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		// The losing path: find out why, off the writer. A session is only
 		// ever deleted with its user, so the answer cannot flip back.

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,7 @@ type Store struct {
 	sessionStmt *sql.Stmt // on reader
 	rotateStmt  *sql.Stmt // on writer
 	revokeStmt  *sql.Stmt // on writer
+	dir         string    // the database file's folder, for FreeBytes
 }
 
 var _ auth.Store = (*Store)(nil)
@@ -76,12 +78,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	s := &Store{writer: writer}
+	s := &Store{writer: writer, dir: filepath.Dir(path)}
 	// The writer connects first: it creates the file and switches it to WAL
 	// (a persistent setting) before any query_only reader connects.
 	if err := s.Migrate(ctx); err != nil {
 		writer.Close()
-		return nil, err
+		return nil, openError(path, err)
 	}
 
 	reader, err := sql.Open("sqlite", dsn(path, false))
@@ -151,6 +153,20 @@ func (s *Store) Close() error {
 		errs = append(errs, s.reader.Close())
 	}
 	return errors.Join(append(errs, s.writer.Close())...)
+}
+
+// Now reads the clock of the host the database file lives on, which every
+// process sharing the file shares (millisecond precision).
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	var text string
+	if err := s.reader.QueryRowContext(ctx, `SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).Scan(&text); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: now: %w", err)
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.000Z", text)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: now: %w", err)
+	}
+	return t, nil
 }
 
 // Ready reports whether the database answers and carries every migration
