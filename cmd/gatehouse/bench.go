@@ -257,6 +257,7 @@ type bench struct {
 	client *http.Client
 
 	dsn      string          // database of the server we start
+	keyFile  string          // its root secret, made for this run
 	server   *loadgen.Server // nil with --url
 	baseline *loadgen.Server
 	api      string // gatehouse base URL

@@ -52,7 +52,7 @@ func (b *bench) startChild(ctx context.Context, ready string, args ...string) (*
 }
 
 func (b *bench) startServer(ctx context.Context) error {
-	s, err := b.startChild(ctx, "/readyz", "serve", "--addr", "127.0.0.1:0", "--db", b.dsn,
+	s, err := b.startChild(ctx, "/readyz", "serve", "--addr", "127.0.0.1:0", "--db", b.dsn, "--secret-file", b.keyFile,
 		"--rate-limit=false", "--cookie-secure=false",
 		"--hash-slots", strconv.Itoa(b.cfg.hashSlots), "--hash-wait", b.cfg.hashWait.String())
 	if err != nil {

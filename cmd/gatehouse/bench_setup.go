@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -86,9 +87,15 @@ func (b *bench) sessionsWanted() (access, refresh int, signOut map[int]int) {
 // prepareInProcess fills the database before the server starts: the
 // seeded users (the sign-in pool), and the sessions the scenarios need,
 // made by signing in, in this process, users whose password hashes are
-// cheap. The server then loads the same signing key from the database, so
-// it accepts those sessions' tokens.
+// cheap. The server is given the same root secret (a key file made for the
+// run), so it accepts those sessions' tokens.
 func (b *bench) prepareInProcess(ctx context.Context) error {
+	key := make([]byte, 32)
+	rand.Read(key)
+	b.keyFile = filepath.Join(b.tmp, "bench.key")
+	if _, err := writeSecretFile(b.keyFile, key); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, b.dsn)
 	if err != nil {
 		return err
@@ -111,10 +118,6 @@ func (b *bench) prepareInProcess(ctx context.Context) error {
 	}
 	if n == 0 {
 		return nil
-	}
-	key, err := signingKey(ctx, &Config{}, store)
-	if err != nil {
-		return err
 	}
 	const workers = 4
 	svc, err := auth.NewService(auth.Config{

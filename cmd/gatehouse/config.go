@@ -22,6 +22,8 @@ type Config struct {
 	DB                string
 	Redis             string
 	Secret            string
+	SecretFile        string
+	TokenAlg          string
 	AccessTTL         time.Duration
 	SessionTTL        time.Duration
 	RefreshGrace      time.Duration
@@ -45,6 +47,9 @@ type Config struct {
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
+	// issuesNoTokens marks the one-shot admin commands' app (set by
+	// openApp, never by a flag): see appKeys.
+	issuesNoTokens bool
 }
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
@@ -60,7 +65,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&c.Addr, "addr", "localhost:3000", "listen address")
 	fs.StringVar(&c.DB, "db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL")
 	fs.StringVar(&c.Redis, "redis", "", "optional redis:// URL for rate-limit and back-off counters shared by all nodes")
-	fs.StringVar(&c.Secret, "secret", "", "HS256 key, at least 32 bytes; default: a random key generated once and kept in the database")
+	fs.StringVar(&c.Secret, "secret", "", "root secret, at least 32 bytes: derives session secrets and is the seed's HS256 key (default: --secret-file)")
+	fs.StringVar(&c.SecretFile, "secret-file", "", "file holding the root secret (its bytes exactly); default on SQLite: the database path + .key, created owner-only if missing")
+	fs.StringVar(&c.TokenAlg, "token-alg", "HS256", "access-token signature: HS256 (the seed's format), EdDSA or ES256 (with kid, public keys at /.well-known/jwks.json)")
 	fs.DurationVar(&c.AccessTTL, "access-ttl", time.Hour, "access token lifetime")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 7*24*time.Hour, "session lifetime (not extended by refreshing)")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", 10*time.Second, "how long a just-replaced token still refreshes to the same result")
@@ -133,6 +140,10 @@ func (c *Config) validate() error {
 	switch {
 	case c.Secret != "" && len(c.Secret) < minSecretBytes:
 		return usagef("--secret must be at least %d bytes, got %d", minSecretBytes, len(c.Secret))
+	case c.Secret != "" && c.SecretFile != "":
+		return usagef("--secret and --secret-file are two ways to give one secret: give one")
+	case c.TokenAlg != "HS256" && c.TokenAlg != "EdDSA" && c.TokenAlg != "ES256":
+		return usagef("--token-alg must be HS256, EdDSA or ES256")
 	case c.AccessTTL < time.Second || c.SessionTTL < time.Second:
 		return usagef("--access-ttl and --session-ttl must be at least 1s")
 	case c.RefreshGrace < 0:

@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSessions(ctx, args, getenv, stdout, stderr)
 	case "mail":
 		return runMail(ctx, args, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, getenv, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
@@ -80,6 +82,7 @@ Commands:
   users        manage accounts: create, list, lock, unlock, delete, import
   sessions     list and revoke sessions
   mail         inspect the mail outbox: list, retry
+  keys         rotate the keys that sign access tokens: list, add, activate, retire, remove
   bench        measure throughput and latency on this machine (loopback only)
   healthcheck  exit 0 if the local server answers /healthz (for container health checks)
   version      print the version, commit and Go version (also --version)

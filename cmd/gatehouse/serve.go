@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/metrics"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/redis"
@@ -51,6 +51,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stopMailer()
 	defer startCalibration(app.svc, log)()
 	defer startClockSync(app.svc, log)()
+	defer app.followKeys(cfg.TokenAlg, log)()
 	limitMemory(cfg, getenv)
 
 	if cfg.MetricsAddr != "" {
@@ -162,6 +163,7 @@ type app struct {
 	handler http.Handler // the public API
 	metrics http.Handler // GET /metrics, for --metrics-addr only
 	closers []func() error
+	keys    keyState
 }
 
 // Close stops the change feed and closes connections, last opened first.
@@ -181,7 +183,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	a := &app{store: store, closers: []func() error{store.Close}}
 	fail := func(err error) (*app, error) { a.Close(); return nil, err }
-	key, err := signingKey(ctx, cfg, store)
+	key, err := appKeys(ctx, cfg, store, a, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -218,6 +220,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Counter:           counter,
 		Store:             store,
 		Key:               key,
+		Tokens:            a.keys.tokens,
 		Hasher:            password.NewHasher(password.DefaultParams()),
 		HashLimiter:       hashSlots,
 		AccessTTL:         cfg.AccessTTL,
@@ -245,6 +248,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		TrustedProxies:   cfg.TrustedProxies,
 		IPv6Prefix:       cfg.IPv6Prefix,
 		Ready:            readiness(store, svc, uint64(cfg.SQLiteMinFreeMiB)<<20),
+		JWKS:             a.keys.tokens.JWKS,
+		JWKSMaxAge:       keyring.JWKSMaxAge,
 		RequestTimeout:   cfg.HashWait + storeBudget,
 	})
 	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
@@ -273,23 +278,6 @@ func limitMemory(cfg *Config, getenv func(string) string) {
 		debug.SetMemoryLimit(hashing + 64<<20)
 	}
 	debug.FreeOSMemory()
-}
-
-// signingKey is --secret, or else the key generated once and kept in the
-// database, so restarts and every node share it.
-func signingKey(ctx context.Context, cfg *Config, store auth.Store) ([]byte, error) {
-	if cfg.Secret != "" {
-		return []byte(cfg.Secret), nil
-	}
-	key, err := store.Secret(ctx, "jwt_signing_key", func() []byte {
-		b := make([]byte, 32)
-		rand.Read(b)
-		return b
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load signing key: %w", err)
-	}
-	return key, nil
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {

@@ -275,7 +275,7 @@ type adminCmd struct {
 // configFlags are the flags of Config that administration commands accept.
 func isConfigFlag(name string) bool {
 	switch name {
-	case "db", "log-level", "log-format", "password-min-length":
+	case "db", "secret-file", "log-level", "log-format", "password-min-length", "access-ttl", "session-ttl":
 		return true
 	}
 	return false
@@ -287,6 +287,7 @@ func newAdminCmd(name, arg, help string) *adminCmd {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	fs.String("db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL (env GATEHOUSE_DB)")
+	fs.String("secret-file", "", "file holding the root secret (env GATEHOUSE_SECRET_FILE, or GATEHOUSE_SECRET); default on SQLite: the database path + .key")
 	fs.String("log-level", "info", "level of the audit log written to stderr: debug, info, warn or error")
 	fs.String("log-format", "json", "json or text")
 	return &adminCmd{name: name, arg: arg, help: help, fs: fs}
@@ -380,6 +381,7 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, mustExist bool)
 			return nil, fmt.Errorf("--db: no database file %s (is the path right?)", path)
 		}
 	}
+	cfg.issuesNoTokens = true
 	return buildApp(ctx, cfg, newLogger(cfg, stderr))
 }
 

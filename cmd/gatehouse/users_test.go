@@ -47,7 +47,11 @@ func (c *cli) mustRun(args ...string) string {
 // and sessions and checking what the commands did.
 func (c *cli) app() *app {
 	c.t.Helper()
-	cfg, err := parseConfig("test", []string{"--db", c.db, "--rate-limit=false"}, func(string) string { return "" }, io.Discard)
+	args := []string{"--db", c.db, "--rate-limit=false"}
+	if isPostgres(c.db) { // servers on PostgreSQL must be given the root secret
+		args = append(args, "--secret", "cli-test-root-secret-0123456789abcdef")
+	}
+	cfg, err := parseConfig("test", args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		c.t.Fatal(err)
 	}

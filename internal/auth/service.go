@@ -16,9 +16,14 @@ import (
 // defaults of API.md.
 type Config struct {
 	Store Store
-	// Key signs access tokens and, domain-separated, derives the session
-	// secrets. At least 32 bytes.
-	Key          []byte
+	// Key is the root secret: domain-separated, it derives the session
+	// secrets, and it is the HS256 key "root" of the signing ring. At least
+	// 32 bytes. Rotating signing keys (Tokens) never changes it, so it
+	// signs nobody out.
+	Key []byte
+	// Tokens signs and verifies access tokens with the key ring; nil means
+	// a ring of Key alone, the seed's HS256.
+	Tokens       *token.Issuer
 	Hasher       *password.Hasher
 	HashLimiter  *password.Limiter
 	AccessTTL    time.Duration // default 1h
@@ -123,12 +128,15 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.PasswordMinLength > maxPasswordChars {
 		return nil, fmt.Errorf("auth: password minimum length %d is above the maximum %d", cfg.PasswordMinLength, maxPasswordChars)
 	}
-	// The leeway lets a token minted by a node up to MaxClockSkew ahead
-	// verify everywhere. At the other end Authenticate holds exp exactly:
-	// a token past its exp is token_expired, whichever node looks.
-	tokens, err := token.NewIssuer(cfg.Key, cfg.AccessTTL, cfg.MaxClockSkew)
-	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+	if len(cfg.Key) < token.MinKeySize {
+		return nil, fmt.Errorf("auth: root key is %d bytes, need at least %d", len(cfg.Key), token.MinKeySize)
+	}
+	tokens := cfg.Tokens
+	if tokens == nil {
+		var err error
+		if tokens, err = NewIssuer(cfg.Key, cfg.AccessTTL, cfg.MaxClockSkew); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{
 		store:      cfg.Store,
@@ -160,6 +168,22 @@ func NewService(cfg Config) (*Service, error) {
 	s.now = s.correctedNow
 	s.cacheTrusted.Store(true)
 	return s, nil
+}
+
+// NewIssuer returns the token issuer a Service with this root key, access
+// TTL and clock-skew bound (0: the defaults) would build: a ring of key
+// alone, for the caller to give more keys (token.Issuer.SetKeys) and pass
+// as Config.Tokens. The leeway lets a token minted by a node up to maxSkew
+// ahead verify everywhere; at the other end Authenticate holds exp
+// exactly: a token past its exp is token_expired, whichever node looks.
+func NewIssuer(key []byte, accessTTL, maxSkew time.Duration) (*token.Issuer, error) {
+	withDefault(&accessTTL, time.Hour)
+	withDefault(&maxSkew, 30*time.Second)
+	iss, err := token.NewIssuer(key, accessTTL, maxSkew)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return iss, nil
 }
 
 func withDefault[T comparable](v *T, def T) {

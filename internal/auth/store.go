@@ -14,11 +14,6 @@ type Store interface {
 	SessionStore
 	MailStore
 
-	// Secret returns the named secret, creating it with generate() if it
-	// does not exist yet. Concurrent callers on any node get the same value;
-	// generate may run more than once in a race, so it must have no side
-	// effects.
-	Secret(ctx context.Context, name string, generate func() []byte) ([]byte, error)
 	// Now reads the database's clock, the one clock every node shares
 	// (auth.Service.SyncClock).
 	Now(ctx context.Context) (time.Time, error)

@@ -4,7 +4,6 @@
 package authtest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -69,8 +68,6 @@ func storeTests() []storeTest {
 		{"ListSessions", testListSessions},
 		{"DeleteEndedSessions", testDeleteEndedSessions},
 
-		{"Secret", testSecret},
-		{"Secret_Concurrent", testSecretConcurrent},
 		{"Ready", testReady},
 	}
 }
@@ -201,56 +198,6 @@ func Concurrently(n int, fn func(i int)) {
 	}
 	close(start)
 	wg.Wait()
-}
-
-func testSecret(t *testing.T, st auth.Store) {
-	ctx := t.Context()
-	first, err := st.Secret(ctx, "jwt", func() []byte { return []byte("first value") })
-	if err != nil {
-		t.Fatalf("Secret(jwt) = %v", err)
-	}
-	if string(first) != "first value" {
-		t.Errorf("Secret(jwt) on an empty store = %q, want the generated %q", first, "first value")
-	}
-	again, err := st.Secret(ctx, "jwt", func() []byte { return []byte("second value") })
-	if err != nil {
-		t.Fatalf("Secret(jwt) again = %v", err)
-	}
-	if !bytes.Equal(again, first) {
-		t.Errorf("Secret(jwt) again = %q, want the first value %q", again, first)
-	}
-	other, err := st.Secret(ctx, "csrf", func() []byte { return []byte("other value") })
-	if err != nil {
-		t.Fatalf("Secret(csrf) = %v", err)
-	}
-	if string(other) != "other value" {
-		t.Errorf("Secret(csrf) = %q, want %q: names are independent", other, "other value")
-	}
-}
-
-func testSecretConcurrent(t *testing.T, st auth.Store) {
-	ctx := t.Context()
-	const n = 8
-	got := make([][]byte, n)
-	errs := make([]error, n)
-	Concurrently(n, func(i int) {
-		got[i], errs[i] = st.Secret(ctx, "jwt", func() []byte { return fmt.Appendf(nil, "value %d", i) })
-	})
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("Secret(jwt) in goroutine %d = %v", i, errs[i])
-		}
-		if !bytes.Equal(got[i], got[0]) {
-			t.Errorf("Secret(jwt) in goroutine %d = %q, goroutine 0 got %q: callers disagree", i, got[i], got[0])
-		}
-	}
-	later, err := st.Secret(ctx, "jwt", func() []byte { return []byte("late") })
-	if err != nil {
-		t.Fatalf("Secret(jwt) after the race = %v", err)
-	}
-	if !bytes.Equal(later, got[0]) {
-		t.Errorf("Secret(jwt) after the race = %q, want the winner %q", later, got[0])
-	}
 }
 
 func testReady(t *testing.T, st auth.Store) {

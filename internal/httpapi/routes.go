@@ -37,6 +37,11 @@ func (s *server) register(mux *http.ServeMux) {
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 
+	// Public keys, for services that verify tokens themselves.
+	if s.jwks != nil {
+		mux.Handle("GET /.well-known/jwks.json", s.jwks)
+	}
+
 	// Operations.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))

@@ -44,6 +44,10 @@ type Config struct {
 	Ready func(context.Context) error
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// JWKS, when set, serves GET /.well-known/jwks.json: the signing
+	// ring's public keys, cacheable for JWKSMaxAge.
+	JWKS       func() []byte
+	JWKSMaxAge time.Duration
 	// RequestTimeout bounds each request's work (its context deadline), so
 	// a database that hangs without closing connections turns into 503s
 	// instead of requests that wait until the client gives up. 0: none.
@@ -62,6 +66,7 @@ type server struct {
 	ipv6Bits       int
 	ready          func(context.Context) error
 	now            func() time.Time
+	jwks           http.Handler
 	timeout        time.Duration
 }
 
@@ -92,6 +97,9 @@ func NewServer(cfg Config) http.Handler {
 	}
 	if cfg.CookieHostPrefix {
 		s.cookieName = "__Host-jwt_access"
+	}
+	if cfg.JWKS != nil {
+		s.jwks = handleJWKS(cfg.JWKS, cfg.JWKSMaxAge)
 	}
 	for _, o := range cfg.CORSOrigins {
 		s.corsOrigins[o] = true

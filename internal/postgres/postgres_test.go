@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/keyring"
 )
 
 // The tests run against the server named by GATEHOUSE_TEST_POSTGRES_URL, a
@@ -146,4 +147,11 @@ func dbName(tb testing.TB, dbURL string) string {
 		tb.Fatal(err)
 	}
 	return strings.TrimPrefix(u.Path, "/")
+}
+
+func TestKeyringStore(t *testing.T) {
+	authtest.RunKeyringStoreTests(t, func(t *testing.T) keyring.Store {
+		s, _ := newTestStore(t)
+		return s
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
 )
 
@@ -122,4 +123,8 @@ func TestListUsers_NoLimit(t *testing.T) {
 			t.Errorf("ListUsers(0, %d) = %d users, %v, want none", limit, len(users), err)
 		}
 	}
+}
+
+func TestKeyringStore(t *testing.T) {
+	authtest.RunKeyringStoreTests(t, func(t *testing.T) keyring.Store { return newStore(t) })
 }

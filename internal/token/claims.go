@@ -235,35 +235,50 @@ func (s *scanner) uuid(dst []byte) bool {
 	return true
 }
 
-// parseHeader reports whether a decoded JOSE header means what
-// {"alg":"HS256"} means. Members are allow-listed: alg must be HS256, typ
-// (which other libraries add) must be JWT, kid is ignored. Everything else
-// is refused, notably crit (extensions we would have to understand) and
-// jku, jwk, x5u, x5c (keys chosen by the sender).
-func parseHeader(b []byte) bool {
+// parseHeader decodes a JOSE header and returns its algorithm and kid.
+// Members are allow-listed: alg must be HS256, EdDSA or ES256, typ (which
+// other libraries add) must be JWT, kid is a string (required for EdDSA
+// and ES256, whose key it names; an escaped one names none of ours).
+// Everything else is refused, notably crit (extensions we would have to
+// understand) and jku, jwk, x5u, x5c (keys chosen by the sender).
+func parseHeader(b []byte) (alg string, kid []byte, ok bool) {
 	if !utf8.Valid(b) {
-		return false
+		return "", nil, false
 	}
 	var seen int
 	s := scanner{b: b}
-	return s.members(func(name []byte) bool {
+	ok = s.members(func(name []byte) bool {
 		var bit int
 		var ok bool
 		v, escaped, isStr := s.str()
 		switch string(name) {
 		case "alg":
-			bit, ok = seenAlg, isStr && string(v) == "HS256"
+			bit, ok = seenAlg, isStr && !escaped
+			switch string(v) {
+			case HS256:
+				alg = HS256
+			case EdDSA:
+				alg = EdDSA
+			case ES256:
+				alg = ES256
+			default:
+				ok = false
+			}
 		case "typ":
 			bit, ok = seenTyp, isStr && !escaped && strings.EqualFold(string(v), "JWT")
 		case "kid":
 			bit, ok = seenKid, isStr
+			if !escaped {
+				kid = v
+			}
 		}
 		if !ok || seen&bit != 0 {
 			return false
 		}
 		seen |= bit
 		return true
-	}) && seen&seenAlg != 0
+	}) && seen&seenAlg != 0 && (alg == HS256 || seen&seenKid != 0)
+	return alg, kid, ok
 }
 
 const uuidLen = 36

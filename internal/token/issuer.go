@@ -1,7 +1,6 @@
 package token
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -9,7 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -19,33 +18,37 @@ import (
 // hash output (RFC 7518 section 3.2).
 const MinKeySize = 32
 
-// sigLen is the length of a base64url HMAC-SHA256 signature.
-const sigLen = 43
+// sigLen is the length of a base64url HMAC-SHA256 signature; asymSigLen
+// that of a 64-byte Ed25519 or ES256 signature.
+const (
+	sigLen     = 43
+	asymSigLen = 86
+)
 
-// Issuer signs and verifies HS256 access tokens. It is safe for concurrent
-// use.
+// Issuer signs and verifies access tokens with a ring of keys (SetKeys):
+// one signs, all verify. It is safe for concurrent use.
 type Issuer struct {
-	key    []byte
 	ttl    time.Duration
 	leeway time.Duration
-	// macs recycles keyed HMAC states and scratch buffers so that a Verify
-	// allocates only the strings it returns.
-	macs sync.Pool
+	keys   atomic.Pointer[keySet]
 }
 
-// macState is one verification's worth of scratch space.
+// macState is one verification's worth of scratch space, recycled (per
+// ring snapshot) so that a Verify allocates only the strings it returns.
 type macState struct {
-	mac   hash.Hash
+	macs  []hash.Hash           // one keyed HMAC per HS256 key of the ring
 	input [MaxSize]byte         // header.payload, as bytes for the hash
 	dec   [MaxSize * 3 / 4]byte // decoded payload
 	sum   [sha256.Size]byte
 	want  [sigLen]byte // base64url(sum)
 	got   [sigLen]byte // signature segment, as bytes for the comparison
+	sig   [64]byte     // decoded asymmetric signature
 }
 
-// NewIssuer returns an Issuer for key (at least MinKeySize bytes; it is
-// copied), issuing tokens valid for ttl and tolerating leeway of clock skew
-// between nodes on both ends of the validity window.
+// NewIssuer returns an Issuer whose ring is key alone (at least MinKeySize
+// bytes; it is copied) as the HS256 key RootKeyID, issuing tokens valid
+// for ttl and tolerating leeway of clock skew between nodes on both ends
+// of the validity window.
 func NewIssuer(key []byte, ttl, leeway time.Duration) (*Issuer, error) {
 	switch {
 	case len(key) < MinKeySize:
@@ -55,10 +58,8 @@ func NewIssuer(key []byte, ttl, leeway time.Duration) (*Issuer, error) {
 	case leeway < 0:
 		return nil, fmt.Errorf("token: leeway %v is negative", leeway)
 	}
-	key = append([]byte(nil), key...)
-	i := &Issuer{key: key, ttl: ttl, leeway: leeway}
-	i.macs.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
-	return i, nil
+	i := &Issuer{ttl: ttl, leeway: leeway}
+	return i, i.SetKeys([]Key{{ID: RootKeyID, Alg: HS256, Material: key}}, RootKeyID)
 }
 
 // jwtClaims lets golang-jwt marshal Claims. It has the same fields, so the
@@ -73,8 +74,11 @@ func (jwtClaims) GetIssuer() (string, error)                   { return "", nil 
 func (jwtClaims) GetSubject() (string, error)                  { return "", nil }
 func (jwtClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
-// Issue signs c. The header is exactly {"alg":"HS256"} and the claims come
-// in the order exp, user_id, uid, ruid, as the gem writes them. Claims that
+// Issue signs c with the ring's signing key. With an HS256 key the header
+// is exactly {"alg":"HS256"}, whichever key of the ring signs (the seed's
+// format: verifiers find the key by trying), and the claims come in the
+// order exp, user_id, uid, ruid, as the gem writes them. With EdDSA or
+// ES256 the header is {"alg":…,"kid":…}. Claims that
 // Verify would refuse (user_id not positive, exp negative, uid or ruid not a
 // canonical UUID) are an error rather than a token nobody accepts.
 func (i *Issuer) Issue(c Claims) (string, error) {
@@ -88,21 +92,39 @@ func (i *Issuer) Issue(c Claims) (string, error) {
 	case !isUUID(c.RUID):
 		return "", errors.New("token: issue: ruid is not a canonical UUID")
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims(c))
-	// The gem writes no typ; without this the header segment would differ
-	// from the seed's tokens.
-	delete(t.Header, "typ")
-	s, err := t.SignedString(i.key)
+	k := i.keys.Load().signer
+	if k.Alg == HS256 {
+		t := jwt.NewWithClaims(jwt.SigningMethodHS256, jwtClaims(c))
+		// The gem writes no typ; without this the header segment would differ
+		// from the seed's tokens.
+		delete(t.Header, "typ")
+		s, err := t.SignedString(k.Material)
+		if err != nil {
+			return "", fmt.Errorf("token: issue: %w", err)
+		}
+		return s, nil
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodNone, jwtClaims(c))
+	t.Header = map[string]any{"alg": k.Alg, "kid": k.ID}
+	input, err := t.SigningString()
 	if err != nil {
 		return "", fmt.Errorf("token: issue: %w", err)
 	}
-	return s, nil
+	sig, err := k.sign([]byte(input))
+	if err != nil {
+		return "", fmt.Errorf("token: issue: %w", err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
 // Verify checks tok and returns its claims. In order: size (ErrTooLarge,
 // before any parsing), shape and header (ErrMalformed: three base64url
-// segments, a header meaning {"alg":"HS256"}, which pins the algorithm),
-// signature (ErrSignature), claims (ErrMalformed: exactly exp, user_id, uid,
+// segments, a header meaning {"alg":"HS256"}, or EdDSA or ES256 with a
+// kid; the header picks the algorithm only among keys of the ring that
+// have it, so no token can make an HS256 secret of a public key),
+// signature (ErrSignature: an HS256 token is tried against each HS256 key
+// of the ring, signing key first, each comparison in constant time; an
+// asymmetric one against the key its kid names), claims (ErrMalformed: exactly exp, user_id, uid,
 // ruid, once each, with their JSON types), then the time window
 // now-leeway < exp <= now+ttl+leeway. A token whose exp is before the
 // window returns its claims with ErrExpired, so refresh can accept it; one
@@ -128,17 +150,28 @@ func (i *Issuer) Verify(tok string, now time.Time) (Claims, error) {
 	}
 	header, rest, _ := strings.Cut(tok, ".")
 	payload, sig, ok := strings.Cut(rest, ".")
-	if !ok || !isSegment(header) || !isSegment(payload) || len(sig) != sigLen || !isSegment(sig) {
+	if !ok || !isSegment(header) || !isSegment(payload) || !isSegment(sig) {
 		return Claims{}, ErrMalformed
 	}
 
-	m := i.macs.Get().(*macState)
-	defer i.macs.Put(m)
-	if header != hs256Header && !i.headerOK(m, header) {
-		return Claims{}, ErrMalformed
+	ks := i.keys.Load()
+	m := ks.scratch.Get().(*macState)
+	defer ks.scratch.Put(m)
+	var signer *liveKey // nil: HS256
+	if header != hs256Header {
+		if signer, ok = ks.header(m, header); !ok {
+			return Claims{}, ErrMalformed
+		}
 	}
 	input := m.input[:copy(m.input[:], tok[:len(header)+1+len(payload)])]
-	if !m.signatureOK(input, sig) {
+	if signer == nil {
+		if len(sig) != sigLen {
+			return Claims{}, ErrMalformed
+		}
+		if !m.signatureOK(input, sig) {
+			return Claims{}, ErrSignature
+		}
+	} else if !m.asymmetricOK(signer, input, sig) {
 		return Claims{}, ErrSignature
 	}
 
@@ -159,23 +192,57 @@ func (i *Issuer) Verify(tok string, now time.Time) (Claims, error) {
 	return c, nil
 }
 
-// headerOK decodes and checks a header that is not the canonical one.
-func (i *Issuer) headerOK(m *macState, header string) bool {
+// header decodes and checks a header that is not the canonical one. It
+// returns the asymmetric key named by kid, or nil for HS256 (whose kid,
+// which other libraries may add, names nothing: the seed has none).
+// An unknown kid, or one whose key has another algorithm, fails.
+func (ks *keySet) header(m *macState, header string) (*liveKey, bool) {
 	n := copy(m.input[:], header)
 	n, err := base64.RawURLEncoding.Decode(m.dec[:], m.input[:n])
-	return err == nil && parseHeader(m.dec[:n])
+	if err != nil {
+		return nil, false
+	}
+	alg, kid, ok := parseHeader(m.dec[:n])
+	switch {
+	case !ok:
+		return nil, false
+	case alg == HS256:
+		return nil, len(ks.hs) > 0
+	}
+	k := ks.public[string(kid)]
+	return k, k != nil && k.Alg == alg
 }
 
-// signatureOK compares the encoded MAC of input with sig in constant time.
+// signatureOK compares the encoded MAC of input under each HS256 key with
+// sig, each in constant time, stopping at the first match: which key
+// matched is no secret (the holder knows who signed), the keys are.
 // Comparing encodings rather than decoded bytes accepts exactly one
 // spelling of a signature, so a token cannot be altered and stay valid.
 func (m *macState) signatureOK(input []byte, sig string) bool {
-	m.mac.Reset()
-	m.mac.Write(input)
-	base64.RawURLEncoding.Encode(m.want[:], m.mac.Sum(m.sum[:0]))
 	copy(m.got[:], sig)
-	return subtle.ConstantTimeCompare(m.want[:], m.got[:]) == 1
+	for _, mac := range m.macs {
+		mac.Reset()
+		mac.Write(input)
+		base64.RawURLEncoding.Encode(m.want[:], mac.Sum(m.sum[:0]))
+		if subtle.ConstantTimeCompare(m.want[:], m.got[:]) == 1 {
+			return true
+		}
+	}
+	return false
 }
+
+// asymmetricOK checks an Ed25519 or ES256 signature. Strict decoding
+// refuses non-zero spare bits, so again one spelling only.
+func (m *macState) asymmetricOK(k *liveKey, input []byte, sig string) bool {
+	if len(sig) != asymSigLen {
+		return false
+	}
+	n := copy(m.input[len(input):], sig)
+	got, err := strictBase64.Decode(m.sig[:], m.input[len(input):len(input)+n])
+	return err == nil && got == len(m.sig) && k.verify(input, m.sig[:])
+}
+
+var strictBase64 = base64.RawURLEncoding.Strict()
 
 // isSegment reports whether s could be a base64url segment without padding.
 // Checking the alphabet up front matters: Go's decoders skip \r and \n.

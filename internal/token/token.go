@@ -1,7 +1,10 @@
 // Package token issues and verifies the access-token JWTs of the Ruby gem
 // jwt_sessions, byte for byte: header {"alg":"HS256"}, claims exp, user_id,
 // uid, ruid in that order. Clients written for the Rails API keep working, and
-// tokens issued by either side verify on the other with the same key.
+// tokens issued by either side verify on the other with the same key. An
+// Issuer holds a ring of keys (SetKeys): one signs, all verify; besides
+// HS256 it signs EdDSA and ES256 tokens with a kid, whose public keys it
+// publishes as a JWKS.
 package token
 
 import (

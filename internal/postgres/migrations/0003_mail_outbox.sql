@@ -1,5 +1,5 @@
 -- The mail outbox and the stored halves of mail links' tokens, as in the
--- SQLite schema (see its 0004_mail_outbox.sql for the reasons).
+-- SQLite schema (see its 0005_mail_outbox.sql for the reasons).
 CREATE TABLE mail_outbox (
 	id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	kind            text        NOT NULL,
