@@ -70,6 +70,9 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	case u.Locked():
 		return nil, s.signInFailed(ctx, email, u, c.Client, "locked")
 	}
+	if err := s.signInConfirmed(ctx, u, c.Client); err != nil {
+		return nil, err
+	}
 	if err := s.limits.signInSucceeded(ctx, email, c.Client.limitAddr()); err != nil {
 		return nil, err
 	}
