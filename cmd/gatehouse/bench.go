@@ -21,7 +21,8 @@ import (
 
 // The scenarios, in the order the table shows them: each reference right
 // before what is compared with it.
-var benchScenarios = []string{"baseline", "verify", "me", "argon2", "register", "sign_in", "refresh", "sign_out"}
+var benchScenarios = []string{"baseline", "verify", "me", "argon2", "register", "sign_in",
+	"forgot_known", "forgot_unknown", "refresh", "sign_out"}
 
 const (
 	// benchPassword is every benchmark user's password: long enough, not a
@@ -164,8 +165,8 @@ func (c *benchConfig) check(set map[string]bool) error {
 		c.seedUsers = 0
 	}
 	switch {
-	case c.ownServer() && c.seedUsers == 0 && (c.scenarios["sign_in"] || c.flood > 0):
-		return usagef("sign_in and --flood sign in seeded users: --seed-users must be at least 1")
+	case c.ownServer() && c.seedUsers == 0 && (c.scenarios["sign_in"] || c.scenarios["forgot_known"] || c.flood > 0):
+		return usagef("sign_in, forgot_known and --flood use seeded users: --seed-users must be at least 1")
 	case c.duration <= 0 || c.warmup < 0:
 		return usagef("--duration must be positive and --warmup not negative")
 	case c.duration+c.warmup > time.Hour:

@@ -43,6 +43,7 @@ type Config struct {
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
+	Mail              MailConfig
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
@@ -86,6 +87,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error (debug logs every request)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to drain requests on SIGTERM")
+	c.Mail.flags(fs)
 	fs.DurationVar(&c.ShutdownDrain, "shutdown-drain", time.Second, "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections")
 	fs.DurationVar(&c.MaxClockSkew, "max-clock-skew", 30*time.Second, "how far this node's clock may be from the database's; beyond it /readyz fails")
 	fs.IntVar(&c.SQLiteMinFreeMiB, "sqlite-min-free-mib", 64, "free space (MiB) the SQLite database's file system must keep; below it /readyz fails")
@@ -126,6 +128,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return nil, err
 	}
 	if c.TrustedProxies, err = parsePrefixes(proxies); err != nil {
+		return nil, err
+	}
+	if err := c.Mail.validate(); err != nil {
 		return nil, err
 	}
 	return c, c.validate()

@@ -54,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUsers(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, getenv, stdout, stderr)
+	case "mail":
+		return runMail(ctx, args, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "bench":
@@ -79,6 +81,7 @@ Commands:
   migrate      apply database migrations and exit
   users        manage accounts: create, list, lock, unlock, delete, import
   sessions     list and revoke sessions
+  mail         inspect the mail outbox: list, retry
   keys         rotate the keys that sign access tokens: list, add, activate, retire, remove
   bench        measure throughput and latency on this machine (loopback only)
   healthcheck  exit 0 if the local server answers /healthz (for container health checks)

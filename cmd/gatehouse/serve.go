@@ -44,6 +44,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
+	if err != nil {
+		return err
+	}
+	defer stopMailer()
 	defer startCalibration(app.svc, log)()
 	defer startClockSync(app.svc, log)()
 	defer app.followKeys(cfg.TokenAlg, log)()
@@ -205,6 +210,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		MailBacklog:  store.CountPendingMails,
 		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
 		DiskFree:     diskFree(store),
 		Build:        metrics.Build(readBuildInfo()),
@@ -225,6 +231,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
+		ResetTTL:          cfg.Mail.ResetTTL,
+		RequireConfirmed:  cfg.Mail.RequireConfirmation,
 	})
 	if err != nil {
 		return fail(err)

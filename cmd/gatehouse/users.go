@@ -31,6 +31,9 @@ Commands:
                         back-off after failed sign-ins
   delete USER --yes     delete an account and its sessions for good
   import FILE           import the Rails app's users (CSV or JSON Lines)
+  send-reset USER       queue a password-reset mail to the user
+  set-password USER     set a new password (from --password-stdin or
+                        GATEHOUSE_NEW_PASSWORD) and revoke every session
 
 Run 'gatehouse users <command> -h' for its flags.
 `
@@ -60,6 +63,10 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return runUsersDelete(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runUsersImport(ctx, args, getenv, stdin, stdout, stderr)
+	case "send-reset":
+		return runUsersSendReset(ctx, args, getenv, stdout, stderr)
+	case "set-password":
+		return runUsersSetPassword(ctx, args, getenv, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usersUsage)
 		return nil
@@ -83,7 +90,7 @@ which other users of the machine can see.`)
 	if *email == "" {
 		return usagef("users create: --email is required")
 	}
-	pw, err := newPassword(*fromStdin, getenv, stdin)
+	pw, err := newPassword(c.name, *fromStdin, getenv, stdin)
 	if err != nil {
 		return err
 	}
@@ -100,17 +107,17 @@ which other users of the machine can see.`)
 	return nil
 }
 
-// newPassword reads the password for users create.
-func newPassword(fromStdin bool, getenv func(string) string, stdin io.Reader) (string, error) {
+// newPassword reads the password for users create and set-password.
+func newPassword(cmd string, fromStdin bool, getenv func(string) string, stdin io.Reader) (string, error) {
 	if !fromStdin {
 		if pw := getenv("GATEHOUSE_NEW_PASSWORD"); pw != "" {
 			return pw, nil
 		}
-		return "", usagef("users create: give the password on standard input with --password-stdin, or in GATEHOUSE_NEW_PASSWORD")
+		return "", usagef("%s: give the password on standard input with --password-stdin, or in GATEHOUSE_NEW_PASSWORD", cmd)
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4<<10)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("users create: read the password: %w", err)
+		return "", fmt.Errorf("%s: read the password: %w", cmd, err)
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }

@@ -55,6 +55,13 @@ type Config struct {
 	Limits Limits
 	// Logger receives internal errors; default discards.
 	Logger *slog.Logger
+	// ResetTTL is how long a password-reset link works; default 30m.
+	ResetTTL time.Duration
+	// MaxPendingMails bounds the outbox backlog; default 10,000.
+	MaxPendingMails int
+	// RequireEmailConfirmation refuses sign-in to unconfirmed addresses,
+	// and registration then starts no session.
+	RequireConfirmed bool
 }
 
 // Service implements the use cases of the API on top of a Store.
@@ -81,6 +88,11 @@ type Service struct {
 	onOffset   func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
+	// Mail links (outbox.go, recovery.go).
+	mailKey         []byte
+	resetTTL        time.Duration
+	maxPendingMails int
+	requireConfirm  bool
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
 }
@@ -96,6 +108,8 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.PasswordMinLength, 8)
 	withDefault(&cfg.MaxSessionsPerUser, 20)
 	withDefault(&cfg.CacheSize, 100_000)
+	withDefault(&cfg.ResetTTL, 30*time.Minute)
+	withDefault(&cfg.MaxPendingMails, 10_000)
 	withDefault(&cfg.MaxClockSkew, 30*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -144,6 +158,11 @@ func NewService(cfg Config) (*Service, error) {
 		onHashWait: cfg.OnHashWait,
 		onOffset:   cfg.OnClockOffset,
 		log:        cfg.Logger,
+
+		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
+		resetTTL:        cfg.ResetTTL,
+		maxPendingMails: cfg.MaxPendingMails,
+		requireConfirm:  cfg.RequireConfirmed,
 	}
 	if cfg.Counter != nil {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}

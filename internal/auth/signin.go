@@ -46,6 +46,9 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		s.onEvent(Event{Type: EventSignInFailed, UserID: userID, IP: c.Client.IP, Reason: reason})
 		return nil, ErrInvalidCredentials
 	}
+	if err := s.signInConfirmed(ctx, u, c.Client); err != nil {
+		return nil, err
+	}
 
 	now := s.clock()
 	if rehash != "" {

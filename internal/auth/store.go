@@ -12,6 +12,7 @@ import (
 type Store interface {
 	UserStore
 	SessionStore
+	MailStore
 
 	// Now reads the database's clock, the one clock every node shares
 	// (auth.Service.SyncClock).

@@ -60,6 +60,8 @@ type serverOptions struct {
 	// limits, if set, turn rate limits and back-off on (an in-memory
 	// counter on the test clock); they are off otherwise.
 	limits *auth.Limits
+	// requireConfirmed is auth.Config.RequireConfirmed.
+	requireConfirmed bool
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -68,6 +70,7 @@ type testServer struct {
 	url    string
 	clock  *authtest.Clock
 	store  auth.Store
+	svc    *auth.Service
 	logs   *syncBuffer
 	client *http.Client
 }
@@ -115,14 +118,15 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		counter, limits = auth.NewMemoryCounter(clock.Now, 1000), *opt.limits
 	}
 	svc, err := auth.NewService(auth.Config{
-		Store:       store,
-		Key:         testKey,
-		Hasher:      opt.hasher,
-		HashLimiter: opt.limiter,
-		Now:         clock.Now,
-		Counter:     counter,
-		Limits:      limits,
-		Logger:      log,
+		Store:            store,
+		Key:              testKey,
+		Hasher:           opt.hasher,
+		HashLimiter:      opt.limiter,
+		Now:              clock.Now,
+		Counter:          counter,
+		Limits:           limits,
+		Logger:           log,
+		RequireConfirmed: opt.requireConfirmed,
 		// The audit trail as cmd/gatehouse logs it: every field of every event.
 		OnEvent: func(e auth.Event) {
 			log.Info("audit", "type", e.Type, "user_id", e.UserID, "session_id", e.SessionID, "ip", e.IP, "reason", e.Reason)
@@ -149,6 +153,7 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		url:   srv.URL,
 		clock: clock,
 		store: store,
+		svc:   svc,
 		logs:  logs,
 		client: &http.Client{
 			Transport: srv.Client().Transport,

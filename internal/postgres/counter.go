@@ -42,7 +42,7 @@ const (
 )
 
 // Admit implements auth.Counter in one statement: the counter_admit
-// function of migration 0003.
+// function of migration 0004.
 func (c *Counter) Admit(ctx context.Context, a auth.Admission) (auth.Decision, error) {
 	if c.calls.Add(1)%sweepEvery == 0 {
 		// Garbage collection only: whether it works changes no budget

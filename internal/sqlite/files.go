@@ -18,7 +18,7 @@ import (
 func ownerOnly(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("sqlite: open %s: %w", path, err)
+		return fmt.Errorf("sqlite: open %s: %s (%w)", path, fileProblem(path), err)
 	}
 	f.Close()
 	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
