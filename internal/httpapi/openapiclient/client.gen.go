@@ -26,6 +26,7 @@ const (
 	ErrorCodeMethodNotAllowed     ErrorCode = "method_not_allowed"
 	ErrorCodeNotAuthorized        ErrorCode = "not_authorized"
 	ErrorCodeNotFound             ErrorCode = "not_found"
+	ErrorCodeOutcomeUnknown       ErrorCode = "outcome_unknown"
 	ErrorCodePayloadTooLarge      ErrorCode = "payload_too_large"
 	ErrorCodeRateLimited          ErrorCode = "rate_limited"
 	ErrorCodeTokenExpired         ErrorCode = "token_expired"
@@ -54,6 +55,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeNotAuthorized:
 		return true
 	case ErrorCodeNotFound:
+		return true
+	case ErrorCodeOutcomeUnknown:
 		return true
 	case ErrorCodePayloadTooLarge:
 		return true
