@@ -27,8 +27,8 @@ Commands:
                         or GATEHOUSE_NEW_PASSWORD)
   list                  list accounts by id (--after ID, --limit N, --json)
   lock USER             refuse password sign-in and revoke every session
-  unlock USER           lift a lock, set by an administrator or by too many
-                        failed sign-ins
+  unlock USER           lift an administrator's lock and end the account's
+                        back-off after failed sign-ins
   delete USER --yes     delete an account and its sessions for good
   import FILE           import the Rails app's users (CSV or JSON Lines)
   send-reset USER       queue a password-reset mail to the user
@@ -219,13 +219,13 @@ at once. The lock stays until 'gatehouse users unlock'.
 }
 
 func runUsersUnlock(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users unlock", "USER", `Unlock an account, whether an administrator locked it or too many failed
-sign-ins did, and forget its failed sign-ins. Its old sessions stay revoked.
+	c := newAdminCmd("users unlock", "USER", `Unlock an account an administrator locked, and forget its failed sign-ins,
+ending the account-wide back-off that unknown devices see. Failed sign-ins
+never lock an account. Its old sessions stay revoked.
 
 On SQLite a running server keeps its count of failed sign-ins in memory and
 this command cannot clear it: the account may still be backed off for up to
-an hour from addresses its owner never signed in from, and the failure limit
-locks it again only after another full run of failed sign-ins.`)
+an hour for devices its owner never signed in from.`)
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
 		// Even for an unlocked account this forgets its failed sign-ins.
 		if err := svc.UnlockUser(ctx, u.ID); err != nil {

@@ -79,11 +79,21 @@ func (s *Service) ChangeEmail(ctx context.Context, p *Principal, r EmailChange) 
 	if err := v.err(); err != nil {
 		return err
 	}
+	// current_password is a password check like any other: admitted by
+	// the sign-in budgets, or a stolen session could guess it freely.
+	t, err := s.admitVerify(ctx, "password", u.Email, r.Client, s.devices.parse(r.Client.Device, u.Email))
+	if err != nil {
+		return err
+	}
 	var ok bool
-	if err := s.withHashSlot(ctx, func() error {
+	err = s.withHashSlot(ctx, "account:"+u.Email, func() error {
 		ok, _ = s.hasher.Verify(r.CurrentPassword, u.PasswordHash)
 		return nil
-	}); err != nil {
+	})
+	if serr := t.settle(ctx, err == nil && ok); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return err
 	}
 	if !ok {

@@ -30,25 +30,21 @@ func (s *Service) limitMail(ctx context.Context, action, subject, ip string) err
 	if l == nil {
 		return nil
 	}
-	type budget struct {
-		key string
-		max int64
-	}
-	budgets := []budget{{"ip:token:" + ip, tokenPerIP}, {"token:" + limitKey(tokenID(subject)), tokenAttempts}}
+	a := Admission{Rates: []Rate{
+		{Key: "ip:token:" + ip, Limit: tokenPerIP, Window: mailWindow},
+		{Key: "token:" + limitKey(tokenID(subject)), Limit: tokenAttempts, Window: mailWindow},
+	}}
 	if action == "mail" {
-		budgets = []budget{{"ip:mail:" + ip, mailPerIP}, {"mail:addr:" + limitKey(subject), mailPerAddress}}
-	}
-	for _, b := range budgets {
-		n, resetAt, err := l.c.Incr(ctx, b.key, mailWindow)
-		if err != nil {
-			return unavailable(err)
-		}
-		if n > b.max {
-			s.onEvent(Event{Type: EventRateLimited, IP: ip, Reason: action})
-			return l.rateLimited(resetAt)
+		a.Rates = []Rate{
+			{Key: "ip:mail:" + ip, Limit: mailPerIP, Window: mailWindow},
+			{Key: "mail:addr:" + limitKey(subject), Limit: mailPerAddress, Window: mailWindow},
 		}
 	}
-	return nil
+	err := l.admit(ctx, a)
+	if errors.Is(err, ErrRateLimited) {
+		s.onEvent(Event{Type: EventRateLimited, IP: ip, Reason: action})
+	}
+	return err
 }
 
 // tokenID is the public half of a token: what a per-token budget counts,
@@ -95,7 +91,7 @@ func (s *Service) SetPassword(ctx context.Context, u *User, password string) err
 		return err
 	}
 	var hash string
-	if err := s.withHashSlot(ctx, func() (err error) {
+	if err := s.withHashSlot(ctx, "admin", func() (err error) {
 		hash, err = s.hasher.Hash(password)
 		return err
 	}); err != nil {
@@ -147,7 +143,7 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 		return nil, err
 	}
 	var hash string
-	if err := s.withHashSlot(ctx, func() (err error) {
+	if err := s.withHashSlot(ctx, "account:"+u.Email, func() (err error) {
 		hash, err = s.hasher.Hash(r.Password)
 		return err
 	}); err != nil {

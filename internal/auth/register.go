@@ -40,7 +40,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	}
 
 	var hash string
-	err := s.withHashSlot(ctx, func() (err error) {
+	// Keyed on the address: one client cannot hold every hash slot.
+	err := s.withHashSlot(ctx, "address:"+r.Client.limitAddr(), func() (err error) {
 		hash, err = s.hasher.Hash(r.Password)
 		return err
 	})

@@ -71,6 +71,7 @@ type Service struct {
 	hashSlots  *password.Limiter
 	tokens     *token.Issuer
 	keys       sessionKeys
+	devices    deviceKeys
 	cache      *sessionCache
 	accessTTL  time.Duration
 	sessionTTL time.Duration
@@ -144,6 +145,7 @@ func NewService(cfg Config) (*Service, error) {
 		hashSlots:  cfg.HashLimiter,
 		tokens:     tokens,
 		keys:       newSessionKeys(cfg.Key),
+		devices:    newDeviceKeys(cfg.Key),
 		cache:      newSessionCache(cfg.CacheSize),
 		accessTTL:  cfg.AccessTTL,
 		sessionTTL: cfg.SessionTTL,
@@ -163,7 +165,7 @@ func NewService(cfg Config) (*Service, error) {
 		requireConfirm:  cfg.RequireConfirmed,
 	}
 	if cfg.Counter != nil {
-		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}
+		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}
 	}
 	s.now = s.correctedNow
 	s.cacheTrusted.Store(true)
@@ -201,9 +203,10 @@ func (s *Service) clock() time.Time {
 
 // withHashSlot runs fn while holding one of the bounded hashing slots, so a
 // flood of sign-ins queues briefly and then gets 503s instead of
-// exhausting memory.
-func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
-	release, waited, err := s.hashSlots.Acquire(ctx)
+// exhausting memory. key is whose share of the slots it uses (an account,
+// a user, an address): one key cannot hold them all.
+func (s *Service) withHashSlot(ctx context.Context, key string, fn func() error) error {
+	release, waited, err := s.hashSlots.Acquire(ctx, key)
 	s.onHashWait(waited)
 	if err != nil {
 		if errors.Is(err, password.ErrBusy) {
@@ -224,6 +227,5 @@ func withDefaultLimits(l Limits) Limits {
 	withDefault(&l.PairMaxDelay, d.PairMaxDelay)
 	withDefault(&l.AccountFreeFailures, d.AccountFreeFailures)
 	withDefault(&l.AccountMaxDelay, d.AccountMaxDelay)
-	withDefault(&l.MaxFailures, d.MaxFailures)
 	return l
 }

@@ -245,6 +245,9 @@ type AuthTransport = string
 // CSRFHeader defines model for CSRFHeader.
 type CSRFHeader = string
 
+// DeviceHeader defines model for DeviceHeader.
+type DeviceHeader = string
+
 // RefreshHeader defines model for RefreshHeader.
 type RefreshHeader = string
 
@@ -276,6 +279,11 @@ type PayloadTooLarge = Error
 
 // RateLimited defines model for RateLimited.
 type RateLimited = Error
+
+// SignedIn defines model for SignedIn.
+type SignedIn struct {
+	union json.RawMessage
+}
 
 // StatusOK defines model for StatusOK.
 type StatusOK = Status
@@ -319,6 +327,9 @@ type ChangePasswordParams struct {
 
 	// XCSRFToken Required with the cookie (any case of the header name).
 	XCSRFToken *CSRFHeader `json:"X-CSRF-Token,omitempty"`
+
+	// XDeviceToken The device token of an earlier sign-in (header clients; cookie clients send the gatehouse_device cookie): the attempt is judged by this device's own back-off, not the account-wide one.
+	XDeviceToken *DeviceHeader `json:"X-Device-Token,omitempty"`
 }
 
 // ResetPasswordParams defines parameters for ResetPassword.
@@ -360,6 +371,9 @@ type RevokeSessionParams struct {
 type SignInParams struct {
 	// XAuthTransport "token" (any case): the tokens come in the body and no cookie is set.
 	XAuthTransport *AuthTransport `json:"X-Auth-Transport,omitempty"`
+
+	// XDeviceToken The device token of an earlier sign-in (header clients; cookie clients send the gatehouse_device cookie): the attempt is judged by this device's own back-off, not the account-wide one.
+	XDeviceToken *DeviceHeader `json:"X-Device-Token,omitempty"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -447,6 +461,68 @@ func (t Grant) MarshalJSON() ([]byte, error) {
 }
 
 func (t *Grant) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsCSRF returns the union data inside the SignedIn as a CSRF
+func (t SignedIn) AsCSRF() (CSRF, error) {
+	var body CSRF
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCSRF overwrites any union data inside the SignedIn as the provided CSRF
+func (t *SignedIn) FromCSRF(v CSRF) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCSRF performs a merge with any union data inside the SignedIn, using the provided CSRF
+func (t *SignedIn) MergeCSRF(v CSRF) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTokens returns the union data inside the SignedIn as a Tokens
+func (t SignedIn) AsTokens() (Tokens, error) {
+	var body Tokens
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTokens overwrites any union data inside the SignedIn as the provided Tokens
+func (t *SignedIn) FromTokens(v Tokens) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTokens performs a merge with any union data inside the SignedIn, using the provided Tokens
+func (t *SignedIn) MergeTokens(v Tokens) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SignedIn) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SignedIn) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1578,6 +1654,17 @@ func NewChangePasswordRequestWithBody(server string, params *ChangePasswordParam
 			req.Header.Set("X-CSRF-Token", headerParam1)
 		}
 
+		if params.XDeviceToken != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "X-Device-Token", *params.XDeviceToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Device-Token", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -1931,6 +2018,17 @@ func NewSignInRequestWithBody(server string, params *SignInParams, contentType s
 			}
 
 			req.Header.Set("X-Auth-Transport", headerParam0)
+		}
+
+		if params.XDeviceToken != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "X-Device-Token", *params.XDeviceToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Device-Token", headerParam1)
 		}
 
 	}
@@ -3529,7 +3627,8 @@ func (r RevokeSessionResponse) ContentType() string {
 
 // SignInResponse200Headers the declared response headers of an HTTP 200 response for SignIn
 type SignInResponse200Headers struct {
-	SetCookie *string
+	SetCookie    *string
+	XDeviceToken *string
 }
 
 // SignInResponse429Headers the declared response headers of an HTTP 429 response for SignIn
@@ -3546,7 +3645,7 @@ type SignInResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Grant
+	JSON200 *SignedIn
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -3570,7 +3669,7 @@ type SignInResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r SignInResponse) GetJSON200() *Grant {
+func (r SignInResponse) GetJSON200() *SignedIn {
 	return r.JSON200
 }
 
@@ -5307,7 +5406,7 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Grant
+		var dest SignedIn
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -5373,6 +5472,13 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 				return nil, err
 			}
 			headers.SetCookie = &value
+		}
+		if values := rsp.Header.Values("X-Device-Token"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Device-Token", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XDeviceToken = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
