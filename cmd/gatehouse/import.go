@@ -33,7 +33,7 @@ and email is left unchanged (its password is not overwritten), so running
 an import again is safe. The exit status is 1 if any row was skipped.`
 
 func runUsersImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users import", "FILE", importHelp)
+	c := newAdminCmd("users import", "FILE", groupAdmin, importHelp)
 	format := c.fs.String("format", "", "csv or jsonl (default: from FILE's extension, .csv, .jsonl or .ndjson)")
 	pos, cfg, err := c.parse(args, getenv, stdout)
 	if err != nil || cfg == nil {
