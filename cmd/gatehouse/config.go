@@ -15,6 +15,35 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 )
 
+// Flag registration: the rule. Every setting of Config is one line in
+// (*Config).register: its groups, flag name, default, help and parser. A
+// command takes the groups it needs (the group* constants) and then accepts
+// exactly those flags, reads exactly their GATEHOUSE_* variables
+// (GATEHOUSE_ + the name upper-cased, "-" as "_") and lists both in its -h.
+// Adding a setting is a field, one register line naming its groups, and a
+// row in docs/config.md (TestConfigDocsMatchFlags fails without it). A flag
+// outside a command's groups keeps its default there. A command that needs
+// a new kind of setting gets a new group rather than a hand-copied flag. A
+// variable read by name outside Config belongs in otherEnv (flags.go), or
+// the unknown-variable warning names it.
+type flagGroup uint
+
+const (
+	groupStore     flagGroup = 1 << iota // every command that opens the database
+	groupLog                             // every command that logs
+	groupSecret                          // commands that read the root secret
+	groupCounters                        // commands that wire the service and its counters (unlock clears them)
+	groupPasswords                       // commands that hash a new password
+	groupLifetimes                       // token and session lifetimes (keys remove waits them out)
+	groupServer                          // only a serving node
+
+	groupAll = groupServer<<1 - 1
+	// groupAdmin is what users and sessions commands take, groupKeys
+	// what keys commands take.
+	groupAdmin = groupStore | groupLog | groupSecret | groupCounters
+	groupKeys  = groupStore | groupLog | groupSecret
+)
+
 // Config is every setting of the service, from flags and GATEHOUSE_*
 // environment variables (flags win).
 type Config struct {
@@ -53,32 +82,6 @@ type Config struct {
 
 // minSecretBytes is the least key size for HS256 (RFC 7518 §3.2).
 const minSecretBytes = 32
-
-// Flag registration: the rule. Every setting of Config is one line in
-// (*Config).register: its groups, flag name, default, help and parser. A
-// command takes the groups it needs (the group* constants) and then accepts
-// exactly those flags, reads exactly their GATEHOUSE_* variables
-// (GATEHOUSE_ + the name upper-cased, "-" as "_") and lists both in its -h.
-// Adding a setting is a field, one register line naming its groups, and a
-// row in docs/config.md (TestConfigDocsMatchFlags fails without it). A flag
-// outside a command's groups keeps its default there.
-type flagGroup uint
-
-const (
-	groupStore     flagGroup = 1 << iota // every command that opens the database
-	groupLog                             // every command that logs
-	groupSecret                          // commands that read the root secret
-	groupCounters                        // commands that wire the service and its counters (unlock clears them)
-	groupPasswords                       // commands that hash a new password
-	groupLifetimes                       // token and session lifetimes (keys remove waits them out)
-	groupServer                          // only a serving node
-
-	groupAll = groupServer<<1 - 1
-	// groupAdmin is what users and sessions commands take, groupKeys
-	// what keys commands take.
-	groupAdmin = groupStore | groupLog | groupSecret | groupCounters
-	groupKeys  = groupStore | groupLog | groupSecret
-)
 
 // register puts the flags of groups on fs and every default into c.
 func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
