@@ -49,7 +49,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	case "activate", "retire", "remove":
 		return runKeysChange(ctx, cmd, args, getenv, stdout, stderr)
 	case "export-root":
-		return runKeysExportRoot(ctx, args, getenv, stdout)
+		return runKeysExportRoot(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keysUsage)
 		return nil
@@ -221,7 +221,7 @@ last token it signed.`,
 // file: once, on one machine, before upgraded nodes start with
 // --secret-file. The file's bytes are the key exactly, so every node,
 // old or new, keeps verifying every token and session.
-func runKeysExportRoot(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func runKeysExportRoot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("keys export-root", "", groupKeys, `Move the root secret that an earlier version kept in the database into the
 file --secret-file (created owner-only; refused if it holds another key),
 then delete it from the database. Then give every node --secret-file (or the
@@ -233,6 +233,7 @@ file's bytes as --secret). Nobody is signed out. SQLite does this by itself.`)
 	if cfg.SecretFile == "" {
 		return usagef("keys export-root: --secret-file is required: where to write the root secret")
 	}
+	warnUnknownEnv(ctx, newLogger(cfg, stderr))
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err
