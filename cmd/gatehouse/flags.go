@@ -14,10 +14,10 @@ import (
 	"time"
 )
 
-// value is one setting of Config as a flag.Value: its text is parsed as it
+// settingValue is one setting of Config as a flag.Value: its text is parsed as it
 // is set, so a bad flag and a bad variable are refused alike, naming the
 // form they want.
-type value[T any] struct {
+type settingValue[T any] struct {
 	p      *T
 	kind   string // the help's placeholder: duration, int, string, …
 	parse  func(string) (T, error)
@@ -26,7 +26,7 @@ type value[T any] struct {
 	env    string // set by registrar.add
 }
 
-func (v *value[T]) Set(s string) error {
+func (v *settingValue[T]) Set(s string) error {
 	t, err := v.parse(s)
 	if err != nil {
 		return err
@@ -35,20 +35,20 @@ func (v *value[T]) Set(s string) error {
 	return nil
 }
 
-func (v *value[T]) String() string      { return v.text }
-func (v *value[T]) IsBoolFlag() bool    { return v.isBool }
-func (v *value[T]) envName() string     { return v.env }
-func (v *value[T]) placeholder() string { return v.kind }
+func (v *settingValue[T]) String() string      { return v.text }
+func (v *settingValue[T]) IsBoolFlag() bool    { return v.isBool }
+func (v *settingValue[T]) envName() string     { return v.env }
+func (v *settingValue[T]) placeholder() string { return v.kind }
 
-func parsedVar[T any](p *T, kind string, parse func(string) (T, error)) *value[T] {
-	return &value[T]{p: p, kind: kind, parse: parse}
+func parsedVar[T any](p *T, kind string, parse func(string) (T, error)) *settingValue[T] {
+	return &settingValue[T]{p: p, kind: kind, parse: parse}
 }
 
-func stringVar(p *string) *value[string] {
+func stringVar(p *string) *settingValue[string] {
 	return parsedVar(p, "string", func(s string) (string, error) { return s, nil })
 }
 
-func durationVar(p *time.Duration) *value[time.Duration] {
+func durationVar(p *time.Duration) *settingValue[time.Duration] {
 	return parsedVar(p, "duration", func(s string) (time.Duration, error) {
 		d, err := time.ParseDuration(s)
 		if err != nil {
@@ -58,7 +58,7 @@ func durationVar(p *time.Duration) *value[time.Duration] {
 	})
 }
 
-func intVar(p *int) *value[int] {
+func intVar(p *int) *settingValue[int] {
 	return parsedVar(p, "int", func(s string) (int, error) {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -68,7 +68,7 @@ func intVar(p *int) *value[int] {
 	})
 }
 
-func boolVar(p *bool) *value[bool] {
+func boolVar(p *bool) *settingValue[bool] {
 	v := parsedVar(p, "bool", func(s string) (bool, error) {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -81,7 +81,7 @@ func boolVar(p *bool) *value[bool] {
 }
 
 // choiceVar accepts one of choices, exactly as spelled.
-func choiceVar(p *string, choices ...string) *value[string] {
+func choiceVar(p *string, choices ...string) *settingValue[string] {
 	return parsedVar(p, "string", func(s string) (string, error) {
 		if !slices.Contains(choices, s) {
 			return "", fmt.Errorf("want %s", orList(choices))
@@ -105,13 +105,13 @@ func parseLevel(s string) (slog.Level, error) {
 // hostPortVar takes a listen address. It is checked before anything is
 // opened: "localhost" alone would otherwise fail only at net.Listen, after
 // the database was migrated and the secret read.
-func hostPortVar(p *string, optional bool) *value[string] {
+func hostPortVar(p *string, optional bool) *settingValue[string] {
 	return parsedVar(p, "host:port", func(s string) (string, error) {
 		if s == "" && optional {
 			return s, nil
 		}
 		_, port, err := net.SplitHostPort(s)
-		if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || (port != "0" && n == 0) {
+		if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
 			return "", errors.New("want host:port or :port, like localhost:3000 or :3000")
 		}
 		return s, nil
@@ -125,14 +125,15 @@ type registrar struct {
 	groups flagGroup
 }
 
-// setting is a value[T] of any T.
+// setting is a settingValue[T] of any T.
 type setting interface {
 	flag.Value
 	envName() string
 	setEnv(string)
+	placeholder() string
 }
 
-func (v *value[T]) setEnv(name string) { v.env = name }
+func (v *settingValue[T]) setEnv(name string) { v.env = name }
 
 func (r registrar) add(g flagGroup, name, def, usage string, v setting) {
 	if err := v.Set(def); err != nil {
@@ -185,7 +186,7 @@ func printUsage(w io.Writer, fs *flag.FlagSet, header string) {
 		kind, usage := flag.UnquoteUsage(f)
 		var env string
 		if s, ok := f.Value.(setting); ok {
-			kind, env = f.Value.(interface{ placeholder() string }).placeholder(), s.envName()
+			kind, env = s.placeholder(), s.envName()
 		}
 		line := "  --" + f.Name
 		if kind != "" && kind != "bool" {
