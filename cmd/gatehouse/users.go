@@ -117,7 +117,8 @@ func newPassword(fromStdin bool, getenv func(string) string, stdin io.Reader) (s
 func runUsersList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("users list", "", groupAdmin, `List accounts in id order, a page at a time. Password hashes are never
 shown, only their scheme: bcrypt for users imported from Rails who have not
-signed in since, argon2id otherwise.`)
+signed in since, argon2id otherwise. A full page (--limit users) means more
+may follow: list them with --after the last id.`)
 	after := c.fs.Int64("after", 0, "list users with an id above `ID` (the next page)")
 	limit := c.fs.Int("limit", 100, "list at most `N` users, 1 to 10000")
 	asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
@@ -138,12 +139,12 @@ signed in since, argon2id otherwise.`)
 		return adminError(c.name, err)
 	}
 	if *asJSON {
-		err = printUsersJSON(stdout, users)
-	} else {
-		err = printUsersTable(stdout, users)
+		// A script pages by count: a full page means more may follow.
+		return printUsersJSON(stdout, users)
 	}
+	err = printUsersTable(stdout, users)
 	if err == nil && len(users) == *limit {
-		fmt.Fprintf(stderr, "more may follow: gatehouse users list --after %d\n", users[len(users)-1].ID)
+		fmt.Fprintf(stdout, "more may follow: gatehouse users list --after %d\n", users[len(users)-1].ID)
 	}
 	return err
 }
