@@ -117,9 +117,9 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 }
 
 // parseConfig reads every setting (all groups) from args and the
-// environment: serve's command line.
-func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
-	return parseGroups(name, groupAll, "", args, getenv, stderr)
+// environment: serve's command line; -h prints serve's help to w.
+func parseConfig(name string, args []string, getenv func(string) string, w io.Writer) (*Config, error) {
+	return parseGroups(name, groupAll, serveUsage, args, getenv, w)
 }
 
 // parseGroups reads the settings of groups from the GATEHOUSE_* variables,

@@ -31,7 +31,7 @@ flag can also be set by its GATEHOUSE_* variable; a flag wins over it.`
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
 // then drains in-flight requests.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
-	cfg, err := parseGroups("serve", groupAll, serveUsage, args, getenv, stdout)
+	cfg, err := parseConfig("serve", args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
