@@ -49,8 +49,6 @@ Examples:
   gatehouse bench --seed-users 1000000 --scenarios sign_in,refresh
   gatehouse bench --flood 500 --scenarios verify
   gatehouse bench --url http://127.0.0.1:3000  # a server run with --rate-limit=false
-
-Flags:
 `
 
 // benchConfig is the command line of gatehouse bench.
@@ -144,10 +142,7 @@ func (c *benchConfig) flagSet(levels, scenarios *string, stderr io.Writer) *flag
 	fs.IntVar(&c.flood, "flood", 0, "after the scenarios, this many concurrent sign-ins against a fresh server, reporting its peak memory and 503s")
 	fs.IntVar(&c.hashSlots, "hash-slots", password.DefaultSlots(), "the server's --hash-slots, and the raw argon2 workers")
 	fs.DurationVar(&c.hashWait, "hash-wait", time.Second, "the server's --hash-wait: how long a sign-in waits for a hash slot before 503")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), benchUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs.Output(), fs, benchUsage) }
 	return fs
 }
 

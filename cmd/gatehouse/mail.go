@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"net/url"
 	"time"
@@ -22,13 +21,15 @@ type MailConfig struct {
 	RequireConfirmation bool
 }
 
-func (c *MailConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.PublicURL, "public-url", "", "base URL of the app whose /reset-password page receives mail links, e.g. https://app.example.com")
-	fs.StringVar(&c.SMTPURL, "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS, required unless loopback) or smtps://… (implicit TLS); default: mails are written to the log (development)")
-	fs.StringVar(&c.From, "mail-from", "Gatehouse <no-reply@localhost>", "sender of every mail")
-	fs.StringVar(&c.Templates, "mail-templates", "", "folder of templates (<kind>.txt, <kind>.html) that replace the embedded ones")
-	fs.DurationVar(&c.ResetTTL, "reset-ttl", 30*time.Minute, "how long a password-reset link works")
-	fs.BoolVar(&c.RequireConfirmation, "require-email-confirmation", false, "refuse sign-in (403 email_unconfirmed) until a registered address is confirmed; registration then starts no session")
+// register adds the mail settings: a serving node's alone, since only its
+// outbox worker renders and sends mails (admin commands only queue them).
+func (c *MailConfig) register(r registrar) {
+	r.add(groupServer, "public-url", "", "base URL of the app whose /reset-password page receives mail links, e.g. https://app.example.com", stringVar(&c.PublicURL))
+	r.add(groupServer, "smtp-url", "", "smtp://user:pass@host:587 (STARTTLS, required unless loopback) or smtps://… (implicit TLS); default: mails are written to the log (development)", stringVar(&c.SMTPURL))
+	r.add(groupServer, "mail-from", "Gatehouse <no-reply@localhost>", "sender of every mail", stringVar(&c.From))
+	r.add(groupServer, "mail-templates", "", "folder of templates (<kind>.txt, <kind>.html) that replace the embedded ones", stringVar(&c.Templates))
+	r.add(groupServer, "reset-ttl", "30m", "how long a password-reset link works", durationVar(&c.ResetTTL))
+	r.add(groupServer, "require-email-confirmation", "false", "refuse sign-in (403 email_unconfirmed) until a registered address is confirmed; registration then starts no session", boolVar(&c.RequireConfirmation))
 }
 
 func (c *MailConfig) validate() error {

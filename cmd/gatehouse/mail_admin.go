@@ -41,7 +41,7 @@ func runMail(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func runMailList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("mail list", "", `List the outbox, newest first: id, kind, recipient, state, attempts, when
+	c := newAdminCmd("mail list", "", groupAdmin, `List the outbox, newest first: id, kind, recipient, state, attempts, when
 it was queued, sent or next due, and the last error. No mail's link is shown:
 the outbox holds no usable token.`)
 	before := c.fs.Int64("before", 0, "list mails with an id below this")
@@ -101,7 +101,7 @@ func printMailsJSON(w io.Writer, list []auth.Mail) error {
 }
 
 func runMailRetry(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("mail retry", "ID", `Make a mail due again now, with its attempts reset: for a mail that failed
+	c := newAdminCmd("mail retry", "ID", groupAdmin, `Make a mail due again now, with its attempts reset: for a mail that failed
 (the relay was down for hours, a credential was wrong). A running server
 sends it within seconds. A reset mail whose link expired meanwhile is
 dropped instead of sent.`)
@@ -126,7 +126,7 @@ dropped instead of sent.`)
 }
 
 func runUsersSendReset(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users send-reset", "USER", `Queue a password-reset mail to the user, as if they had asked for one (for
+	c := newAdminCmd("users send-reset", "USER", groupAdmin, `Queue a password-reset mail to the user, as if they had asked for one (for
 example for imported users whose password cannot be verified). A running
 server sends it; the link works for --reset-ttl from now.`)
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
@@ -139,7 +139,7 @@ server sends it; the link works for --reset-ttl from now.`)
 }
 
 func runUsersSetPassword(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users set-password", "USER", `Set a user's password, checked as registration checks it, and revoke every
+	c := newAdminCmd("users set-password", "USER", groupAdmin|groupPasswords, `Set a user's password, checked as registration checks it, and revoke every
 session of the user; outstanding reset links stop working. The owner is sent
 a "your password was changed" notice. The password is read from the first
 line of standard input with --password-stdin, or else from
@@ -147,7 +147,6 @@ GATEHOUSE_NEW_PASSWORD; never from an argument.
 
 `+sqliteNote)
 	fromStdin := c.fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	c.fs.Int("password-min-length", 8, "minimum password length in characters")
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
 		pw, err := newPassword(c.name, *fromStdin, getenv, stdin)
 		if err != nil {

@@ -23,10 +23,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
+const serveUsage = `Usage: gatehouse serve [flags]
+
+Run the service: the HTTP API on --addr, migrating the database first. Every
+flag can also be set by its GATEHOUSE_* variable; a flag wins over it.`
+
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
 // then drains in-flight requests.
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig("serve", args, getenv, stderr)
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	cfg, err := parseConfig("serve", args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -34,6 +39,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	warnUnknownEnv(ctx, log)
+	defer func() { err = logFailure(log, err) }()
 
 	app, err := buildApp(ctx, cfg, log)
 	if err != nil {
@@ -281,11 +288,35 @@ func limitMemory(cfg *Config, getenv func(string) string) {
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationText logs every time.Duration as Go writes it ("1.5s", "250ms"):
+// the JSON handler would write bare nanoseconds, a number without its unit.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// loggedError is an error already written to the log, which main does not
+// print again: with --log-format json every line on stderr stays JSON.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// logFailure logs the error that ends a command once its logger exists.
+func logFailure(log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	log.Error("gatehouse stopped", "err", err)
+	return loggedError{err}
 }
 
 // auditLog writes the audit trail: one line per auth event, never a secret.
