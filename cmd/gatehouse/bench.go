@@ -21,7 +21,8 @@ import (
 
 // The scenarios, in the order the table shows them: each reference right
 // before what is compared with it.
-var benchScenarios = []string{"baseline", "verify", "me", "argon2", "register", "sign_in", "refresh", "sign_out"}
+var benchScenarios = []string{"baseline", "verify", "me", "argon2", "register", "sign_in",
+	"forgot_known", "forgot_unknown", "refresh", "sign_out"}
 
 const (
 	// benchPassword is every benchmark user's password: long enough, not a
@@ -48,8 +49,6 @@ Examples:
   gatehouse bench --seed-users 1000000 --scenarios sign_in,refresh
   gatehouse bench --flood 500 --scenarios verify
   gatehouse bench --url http://127.0.0.1:3000  # a server run with --rate-limit=false
-
-Flags:
 `
 
 // benchConfig is the command line of gatehouse bench.
@@ -143,10 +142,7 @@ func (c *benchConfig) flagSet(levels, scenarios *string, stderr io.Writer) *flag
 	fs.IntVar(&c.flood, "flood", 0, "after the scenarios, this many concurrent sign-ins against a fresh server, reporting its peak memory and 503s")
 	fs.IntVar(&c.hashSlots, "hash-slots", password.DefaultSlots(), "the server's --hash-slots, and the raw argon2 workers")
 	fs.DurationVar(&c.hashWait, "hash-wait", time.Second, "the server's --hash-wait: how long a sign-in waits for a hash slot before 503")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), benchUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs.Output(), fs, benchUsage) }
 	return fs
 }
 
@@ -164,8 +160,8 @@ func (c *benchConfig) check(set map[string]bool) error {
 		c.seedUsers = 0
 	}
 	switch {
-	case c.ownServer() && c.seedUsers == 0 && (c.scenarios["sign_in"] || c.flood > 0):
-		return usagef("sign_in and --flood sign in seeded users: --seed-users must be at least 1")
+	case c.ownServer() && c.seedUsers == 0 && (c.scenarios["sign_in"] || c.scenarios["forgot_known"] || c.flood > 0):
+		return usagef("sign_in, forgot_known and --flood use seeded users: --seed-users must be at least 1")
 	case c.duration <= 0 || c.warmup < 0:
 		return usagef("--duration must be positive and --warmup not negative")
 	case c.duration+c.warmup > time.Hour:

@@ -34,6 +34,10 @@ func (b *bench) rows() []loadgen.Row {
 			case "register", "sign_in":
 				ref = cellKey{"argon2", min(c, b.cfg.hashSlots)}
 			case "verify", "me":
+			case "forgot_unknown":
+				// Side by side: the same cost for unknown and known
+				// addresses is the point (no account enumeration).
+				ref = cellKey{"forgot_known", c}
 			default:
 				ref = cellKey{}
 			}
@@ -206,6 +210,9 @@ How to read this:
   one request at a time cannot use more than one core, so that is the most
   it could do at that concurrency. The server runs at most hash-slots hashes
   at once, and a sign-in waiting longer than --hash-wait is a 503.
+  forgot_known, forgot_unknown: password/forgot for a seeded user's address
+  and for addresses no account has; forgot_unknown's ratio and p99× are to
+  forgot_known at the same conc, and should be near 1: both only enqueue.
   refresh: each client chains its own session (each answer's refresh token is
   its next request's). sign_out: each request ends a fresh session, made
   before the server started by signing in, in this process, users with cheap

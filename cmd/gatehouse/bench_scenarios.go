@@ -36,6 +36,12 @@ func (b *bench) doer(sc string, c int) func(context.Context, int) error {
 		}
 	case "sign_in":
 		return func(ctx context.Context, w int) error { return b.signIn(ctx, rand.IntN(fx.users)+1, nil) }
+	case "forgot_known":
+		return func(ctx context.Context, w int) error { return b.forgot(ctx, fx.email(rand.IntN(fx.users)+1)) }
+	case "forgot_unknown":
+		return func(ctx context.Context, w int) error {
+			return b.forgot(ctx, fmt.Sprintf("nobody-%d@bench.example.com", rand.IntN(1<<30)))
+		}
 	case "refresh":
 		return func(ctx context.Context, w int) error {
 			var g grantBody
@@ -62,6 +68,12 @@ func (b *bench) doer(sc string, c int) func(context.Context, int) error {
 func (b *bench) signIn(ctx context.Context, i int, g *grantBody) error {
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, b.fx.email(i), benchPassword)
 	return b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
+}
+
+// forgot asks for a password-reset mail for email.
+func (b *bench) forgot(ctx context.Context, email string) error {
+	body := fmt.Appendf(nil, `{"email":%q}`, email)
+	return b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth/password/forgot", body: body, want: http.StatusAccepted})
 }
 
 // register registers email with benchPassword, decoding the tokens into g

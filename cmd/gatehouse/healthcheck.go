@@ -21,6 +21,12 @@ func runHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 	fs.SetOutput(stderr)
 	url := fs.String("url", "", "URL to ask (default: http://<GATEHOUSE_ADDR>/healthz)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	fs.Usage = func() {
+		printUsage(fs.Output(), fs, `Usage: gatehouse healthcheck [flags]
+
+Exit 0 if the server answers 200 on /healthz, else 1: the container image's
+HEALTHCHECK, which has no shell or curl.`)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ and email is left unchanged (its password is not overwritten), so running
 an import again is safe. The exit status is 1 if any row was skipped.`
 
 func runUsersImport(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users import", "FILE", importHelp)
+	c := newAdminCmd("users import", "FILE", groupAdmin, importHelp)
 	format := c.fs.String("format", "", "csv or jsonl (default: from FILE's extension, .csv, .jsonl or .ndjson)")
 	pos, cfg, err := c.parse(args, getenv, stdout)
 	if err != nil || cfg == nil {
@@ -55,19 +56,20 @@ func runUsersImport(ctx context.Context, args []string, getenv func(string) stri
 	}
 	defer a.Close()
 
-	p := newProgress(stderr, size)
+	log := newLogger(cfg, stderr)
+	p := newProgress(stderr, log, size)
 	rep, err := a.svc.ImportUsers(ctx, in, auth.ImportOptions{Format: f, Progress: p.update})
 	p.clear()
 	if rep != nil && rep.Rows() > 0 {
 		if aerr := analyze(ctx, a.store); aerr != nil {
-			fmt.Fprintf(stderr, "gatehouse: users import: updating statistics: %v\n", aerr)
+			log.Warn("users import: updating statistics", "err", aerr)
 		}
 	}
 	if name == "-" {
 		name = "standard input"
 	}
 	if err == nil || rep.Rows() > 0 {
-		printImportReport(stdout, stderr, rep)
+		printImportReport(stdout, rep)
 	}
 	switch {
 	case err != nil && rep.Rows() > 0:
@@ -125,12 +127,14 @@ func openImport(name string, stdin io.Reader) (io.ReadCloser, int64, error) {
 	return f, st.Size(), nil
 }
 
-func printImportReport(stdout, stderr io.Writer, rep *auth.ImportReport) {
+// printImportReport writes the skipped rows and the summary for the person
+// who ran the import: on stdout, as stderr is the log.
+func printImportReport(stdout io.Writer, rep *auth.ImportReport) {
 	for _, p := range rep.Problems {
-		fmt.Fprintln(stderr, p)
+		fmt.Fprintln(stdout, p)
 	}
 	if more := rep.Conflicts + rep.Invalid - int64(len(rep.Problems)); more > 0 {
-		fmt.Fprintf(stderr, "… and %d more\n", more)
+		fmt.Fprintf(stdout, "… and %d more\n", more)
 	}
 	fmt.Fprintf(stdout, "imported: %d inserted, %d unchanged, %d conflicts, %d invalid in %s (%.0f rows/s)\n",
 		rep.Inserted, rep.Unchanged, rep.Conflicts, rep.Invalid, rep.Elapsed.Round(time.Millisecond), rate(rep.Rows(), rep.Elapsed))
@@ -143,11 +147,12 @@ func rate(rows int64, d time.Duration) float64 {
 	return float64(rows) / d.Seconds()
 }
 
-// progress shows how far an import of a file has got on stderr: one line
-// rewritten in place at most twice a second on a terminal, a line every
-// few seconds otherwise (a log), nothing when the size is unknown.
+// progress shows how far an import of a file has got: on a terminal, one
+// line on stderr rewritten in place at most twice a second; otherwise a log
+// line every few seconds; nothing when the size is unknown.
 type progress struct {
 	w     io.Writer
+	log   *slog.Logger
 	size  int64
 	tty   bool
 	every time.Duration
@@ -155,8 +160,8 @@ type progress struct {
 	width int           // of the line on the terminal, to clear it
 }
 
-func newProgress(w io.Writer, size int64) *progress {
-	p := &progress{w: w, size: size, tty: isTerminal(w), every: 5 * time.Second}
+func newProgress(w io.Writer, log *slog.Logger, size int64) *progress {
+	p := &progress{w: w, log: log, size: size, tty: isTerminal(w), every: 5 * time.Second}
 	if p.tty {
 		p.every = 500 * time.Millisecond
 	}
@@ -168,12 +173,12 @@ func (p *progress) update(ip auth.ImportProgress) {
 		return
 	}
 	p.last = ip.Elapsed
-	line := fmt.Sprintf("importing: %d rows, %d%% of %s, %.0f rows/s",
-		ip.Rows, min(100, 100*ip.Bytes/p.size), byteSize(p.size), rate(ip.Rows, ip.Elapsed))
+	percent := min(100, 100*ip.Bytes/p.size)
 	if !p.tty {
-		fmt.Fprintln(p.w, line)
+		p.log.Info("importing", "rows", ip.Rows, "percent", percent, "rows_per_s", int64(rate(ip.Rows, ip.Elapsed)))
 		return
 	}
+	line := fmt.Sprintf("importing: %d rows, %d%% of %s, %.0f rows/s", ip.Rows, percent, byteSize(p.size), rate(ip.Rows, ip.Elapsed))
 	fmt.Fprintf(p.w, "\r%-*s", p.width, line)
 	p.width = len(line)
 }

@@ -49,7 +49,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	case "activate", "retire", "remove":
 		return runKeysChange(ctx, cmd, args, getenv, stdout, stderr)
 	case "export-root":
-		return runKeysExportRoot(ctx, args, getenv, stdout)
+		return runKeysExportRoot(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, keysUsage)
 		return nil
@@ -72,7 +72,9 @@ func (c *adminCmd) onRing(ctx context.Context, args []string, getenv func(string
 	if !ok {
 		return fmt.Errorf("%s: this database keeps no key ring", c.name)
 	}
-	root, err := rootSecret(ctx, cfg, store, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	warnUnknownEnv(ctx, log)
+	root, err := rootSecret(ctx, cfg, store, log)
 	if err != nil {
 		return err
 	}
@@ -100,7 +102,7 @@ func optionalTime(t time.Time) *time.Time {
 }
 
 func runKeysList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("keys list", "", `List the signing keys: id, algorithm, state (published: verifies and is in
+	c := newAdminCmd("keys list", "", groupKeys, `List the signing keys: id, algorithm, state (published: verifies and is in
 the JWKS; active: signs; retired: verifies until removed) and when each
 state began. "root" is the root secret as the seed's HS256 key.`)
 	asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
@@ -134,7 +136,7 @@ func keyStamp(t time.Time) string {
 }
 
 func runKeysAdd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("keys add", "", `Make a new signing key, sealed in the database under the root secret. It
+	c := newAdminCmd("keys add", "", groupKeys, `Make a new signing key, sealed in the database under the root secret. It
 verifies on every node (and is published in the JWKS) within 10s, and signs
 once activated. --material-file imports a key kept elsewhere (a secret
 manager; or an HS256 secret shared with services that verify tokens).`)
@@ -183,14 +185,15 @@ accepts an expired access token for as long as its session lives), unless
 --force: after a leak, say, which signs out idle browser sessions whose
 last token it signed.`,
 	}[cmd]
-	c := newAdminCmd("keys "+cmd, "KEY_ID", help)
+	groups := groupKeys
+	if cmd == "remove" {
+		// It waits out the servers' lifetimes: they must be the servers'.
+		groups |= groupLifetimes
+	}
+	c := newAdminCmd("keys "+cmd, "KEY_ID", groups, help)
 	var force *bool
 	if cmd != "retire" {
 		force = c.fs.Bool("force", false, "skip the safety wait")
-	}
-	if cmd == "remove" {
-		c.fs.String("session-ttl", "168h", "the servers' session lifetime (env GATEHOUSE_SESSION_TTL)")
-		c.fs.String("access-ttl", "1h", "the servers' access token lifetime (env GATEHOUSE_ACCESS_TTL)")
 	}
 	return c.onRing(ctx, args, getenv, stdout, stderr, func(r *keyring.Ring, pos []string, cfg *Config) error {
 		id := pos[0]
@@ -218,8 +221,8 @@ last token it signed.`,
 // file: once, on one machine, before upgraded nodes start with
 // --secret-file. The file's bytes are the key exactly, so every node,
 // old or new, keeps verifying every token and session.
-func runKeysExportRoot(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	c := newAdminCmd("keys export-root", "", `Move the root secret that an earlier version kept in the database into the
+func runKeysExportRoot(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c := newAdminCmd("keys export-root", "", groupKeys, `Move the root secret that an earlier version kept in the database into the
 file --secret-file (created owner-only; refused if it holds another key),
 then delete it from the database. Then give every node --secret-file (or the
 file's bytes as --secret). Nobody is signed out. SQLite does this by itself.`)
@@ -230,6 +233,7 @@ file's bytes as --secret). Nobody is signed out. SQLite does this by itself.`)
 	if cfg.SecretFile == "" {
 		return usagef("keys export-root: --secret-file is required: where to write the root secret")
 	}
+	warnUnknownEnv(ctx, newLogger(cfg, stderr))
 	store, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return err

@@ -15,10 +15,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(withEnviron(ctx, os.Environ()), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "gatehouse: %v\n", err)
+		if !errors.As(err, new(loggedError)) {
+			fmt.Fprintf(os.Stderr, "gatehouse: %v\n", err)
+		}
 		var u usageError
 		if errors.As(err, &u) {
 			os.Exit(2)
@@ -42,6 +44,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
 		args = []string{"version"}
 	}
+	if len(args) == 1 && isHelp(args[0]) {
+		args = []string{"help"}
+	}
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
@@ -54,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUsers(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, getenv, stdout, stderr)
+	case "mail":
+		return runMail(ctx, args, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "service-tokens":
@@ -81,6 +88,7 @@ Commands:
   migrate      apply database migrations and exit
   users        manage accounts: create, list, lock, unlock, delete, import
   sessions     list and revoke sessions
+  mail         inspect the mail outbox: list, retry
   keys         rotate the keys that sign access tokens: list, add, activate, retire, remove
   service-tokens  credentials of services following the revocation stream: create, list, revoke
   bench        measure throughput and latency on this machine (loopback only)
@@ -88,6 +96,7 @@ Commands:
   version      print the version, commit and Go version (also --version)
   help         show this text
 
-Run 'gatehouse serve -h' for the flags; every flag also reads GATEHOUSE_<NAME>
-(for example --db and GATEHOUSE_DB). Flags win over the environment.
+Run 'gatehouse COMMAND -h' for its flags: each command takes only the flags
+that matter to it, and each of those also reads GATEHOUSE_<NAME> (for example
+--db and GATEHOUSE_DB). Flags win over the environment. See docs/config.md.
 `

@@ -70,7 +70,8 @@ func TestMetricsAfterScenario(t *testing.T) {
 		`gatehouse_session_revocations_total{reason="sign_out"} 1`,
 		`gatehouse_http_requests_total{method="POST",route="POST /v1/auth/sign_in",status="401"} 1`,
 		`gatehouse_http_requests_total{method="GET",route="GET /v1/auth/me",status="200"} 1`,
-		`gatehouse_active_sessions 1`, // the registration's; the sign-in's was signed out
+		`gatehouse_active_sessions 1`,     // the registration's; the sign-in's was signed out
+		`gatehouse_mail_outbox_pending 1`, // the registration's confirmation: no worker runs here
 		`gatehouse_hash_queue_depth 0`,
 		`gatehouse_change_feed_healthy 1`, // no feed started here: the cache is trusted
 		`gatehouse_hash_queue_wait_seconds_count 3`,

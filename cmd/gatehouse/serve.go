@@ -23,10 +23,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/redis"
 )
 
+const serveUsage = `Usage: gatehouse serve [flags]
+
+Run the service: the HTTP API on --addr, migrating the database first. Every
+flag can also be set by its GATEHOUSE_* variable; a flag wins over it.`
+
 // runServe runs the HTTP service until ctx is cancelled (SIGINT/SIGTERM),
 // then drains in-flight requests.
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig("serve", args, getenv, stderr)
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	cfg, err := parseConfig("serve", args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -34,6 +39,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	warnUnknownEnv(ctx, log)
+	defer func() { err = logFailure(log, err) }()
 
 	app, err := buildApp(ctx, cfg, log)
 	if err != nil {
@@ -44,6 +51,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(cfg, app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
+	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
+	if err != nil {
+		return err
+	}
+	defer stopMailer()
 	defer startCalibration(app.svc, log)()
 	defer startClockSync(app.svc, log)()
 	defer app.followKeys(cfg.TokenAlg, log)()
@@ -205,6 +217,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
 		LiveSessions: func(ctx context.Context) (int64, error) { return store.CountLiveSessions(ctx, time.Now()) },
+		MailBacklog:  store.CountPendingMails,
 		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
 		DiskFree:     diskFree(store),
 		Build:        metrics.Build(readBuildInfo()),
@@ -225,6 +238,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Logger:            log,
 		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
 		OnHashWait:        m.HashWaited,
+		ResetTTL:          cfg.Mail.ResetTTL,
+		RequireConfirmed:  cfg.Mail.RequireConfirmation,
 	})
 	if err != nil {
 		return fail(err)
@@ -274,11 +289,35 @@ func limitMemory(cfg *Config, getenv func(string) string) {
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// durationText logs every time.Duration as Go writes it ("1.5s", "250ms"):
+// the JSON handler would write bare nanoseconds, a number without its unit.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// loggedError is an error already written to the log, which main does not
+// print again: with --log-format json every line on stderr stays JSON.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
+
+// logFailure logs the error that ends a command once its logger exists.
+func logFailure(log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	log.Error("gatehouse stopped", "err", err)
+	return loggedError{err}
 }
 
 // auditLog writes the audit trail: one line per auth event, never a secret.

@@ -36,7 +36,7 @@ func runServiceTokens(ctx context.Context, args []string, getenv func(string) st
 	var do func(*auth.Service, []string) error
 	switch cmd {
 	case "create":
-		c = newAdminCmd("service-tokens create", "NAME", `Issue a service token named NAME (for the operator: which service holds it)
+		c = newAdminCmd("service-tokens create", "NAME", groupAdmin, `Issue a service token named NAME (for the operator: which service holds it)
 and print it on stdout. It is shown this once: Gatehouse keeps only its
 SHA-256. Give it to the service as its Authorization: Bearer credential.`)
 		do = func(svc *auth.Service, pos []string) error {
@@ -48,7 +48,7 @@ SHA-256. Give it to the service as its Authorization: Bearer credential.`)
 			return err
 		}
 	case "list":
-		c = newAdminCmd("service-tokens list", "", "List service tokens, revoked ones too, oldest first. Secrets are never shown.")
+		c = newAdminCmd("service-tokens list", "", groupAdmin, "List service tokens, revoked ones too, oldest first. Secrets are never shown.")
 		asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
 		do = func(svc *auth.Service, _ []string) error {
 			list, err := svc.ServiceTokens(ctx)
@@ -61,7 +61,7 @@ SHA-256. Give it to the service as its Authorization: Bearer credential.`)
 			return printServiceTokensTable(stdout, list)
 		}
 	case "revoke":
-		c = newAdminCmd("service-tokens revoke", "ID", `Revoke service token ID: it no longer opens a stream, and streams open with
+		c = newAdminCmd("service-tokens revoke", "ID", groupAdmin, `Revoke service token ID: it no longer opens a stream, and streams open with
 it end at their next heartbeat. Revoking a revoked token does nothing.`)
 		do = func(svc *auth.Service, pos []string) error {
 			id, err := strconv.ParseInt(pos[0], 10, 64)

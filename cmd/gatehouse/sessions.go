@@ -44,7 +44,7 @@ func runSessions(ctx context.Context, args []string, getenv func(string) string,
 }
 
 func runSessionsList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("sessions list", "USER", `List a user's live sessions, newest first: id, when it was created and last
+	c := newAdminCmd("sessions list", "USER", groupAdmin, `List a user's live sessions, newest first: id, when it was created and last
 refreshed, when it ends, and the address and user agent that created it.`)
 	asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
@@ -111,7 +111,7 @@ func printable(s string, max int) string {
 }
 
 func runSessionsRevoke(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("sessions revoke", "SESSION_ID", `End a session, whoever it belongs to: its access and refresh tokens stop
+	c := newAdminCmd("sessions revoke", "SESSION_ID", groupAdmin, `End a session, whoever it belongs to: its access and refresh tokens stop
 working. Revoking a session that has ended already does nothing.
 
 `+sqliteNote)

@@ -59,7 +59,7 @@ func newCounter(ctx context.Context, cfg *Config, store auth.Store) (auth.Counte
 	if pg, ok := store.(*postgres.Store); ok {
 		return pg.Counter(), noop, nil
 	}
-	return auth.NewMemoryCounter(nil, 1_000_000), noop, nil
+	return auth.NewMemoryCounter(nil, auth.DefaultMemoryCounterKeys), noop, nil
 }
 
 // startFeed connects svc to the store's change feed and returns a

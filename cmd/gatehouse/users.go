@@ -27,10 +27,13 @@ Commands:
                         or GATEHOUSE_NEW_PASSWORD)
   list                  list accounts by id (--after ID, --limit N, --json)
   lock USER             refuse password sign-in and revoke every session
-  unlock USER           lift a lock, set by an administrator or by too many
-                        failed sign-ins
+  unlock USER           lift an administrator's lock and end the account's
+                        back-off after failed sign-ins
   delete USER --yes     delete an account and its sessions for good
   import FILE           import the Rails app's users (CSV or JSON Lines)
+  send-reset USER       queue a password-reset mail to the user
+  set-password USER     set a new password (from --password-stdin or
+                        GATEHOUSE_NEW_PASSWORD) and revoke every session
 
 Run 'gatehouse users <command> -h' for its flags.
 `
@@ -60,6 +63,10 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return runUsersDelete(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runUsersImport(ctx, args, getenv, stdin, stdout, stderr)
+	case "send-reset":
+		return runUsersSendReset(ctx, args, getenv, stdout, stderr)
+	case "set-password":
+		return runUsersSetPassword(ctx, args, getenv, stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usersUsage)
 		return nil
@@ -68,14 +75,13 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func runUsersCreate(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users create", "", `Create an account that can sign in with the given password; nobody is
+	c := newAdminCmd("users create", "", groupAdmin|groupPasswords, `Create an account that can sign in with the given password; nobody is
 signed in. The email and password are checked as registration checks them.
 The password is read from the first line of standard input with
 --password-stdin, or else from GATEHOUSE_NEW_PASSWORD; never from an argument,
 which other users of the machine can see.`)
 	email := c.fs.String("email", "", "the new account's email address (required)")
 	fromStdin := c.fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	c.fs.Int("password-min-length", 8, "minimum password length in characters")
 	_, cfg, err := c.parse(args, getenv, stdout)
 	if err != nil || cfg == nil {
 		return err
@@ -83,7 +89,7 @@ which other users of the machine can see.`)
 	if *email == "" {
 		return usagef("users create: --email is required")
 	}
-	pw, err := newPassword(*fromStdin, getenv, stdin)
+	pw, err := newPassword(c.name, *fromStdin, getenv, stdin)
 	if err != nil {
 		return err
 	}
@@ -100,25 +106,26 @@ which other users of the machine can see.`)
 	return nil
 }
 
-// newPassword reads the password for users create.
-func newPassword(fromStdin bool, getenv func(string) string, stdin io.Reader) (string, error) {
+// newPassword reads the password for users create and set-password.
+func newPassword(cmd string, fromStdin bool, getenv func(string) string, stdin io.Reader) (string, error) {
 	if !fromStdin {
 		if pw := getenv("GATEHOUSE_NEW_PASSWORD"); pw != "" {
 			return pw, nil
 		}
-		return "", usagef("users create: give the password on standard input with --password-stdin, or in GATEHOUSE_NEW_PASSWORD")
+		return "", usagef("%s: give the password on standard input with --password-stdin, or in GATEHOUSE_NEW_PASSWORD", cmd)
 	}
 	line, err := bufio.NewReader(io.LimitReader(stdin, 4<<10)).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("users create: read the password: %w", err)
+		return "", fmt.Errorf("%s: read the password: %w", cmd, err)
 	}
 	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
 }
 
 func runUsersList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users list", "", `List accounts in id order, a page at a time. Password hashes are never
+	c := newAdminCmd("users list", "", groupAdmin, `List accounts in id order, a page at a time. Password hashes are never
 shown, only their scheme: bcrypt for users imported from Rails who have not
-signed in since, argon2id otherwise.`)
+signed in since, argon2id otherwise. A full page (--limit users) means more
+may follow: list them with --after the last id.`)
 	after := c.fs.Int64("after", 0, "list users with an id above `ID` (the next page)")
 	limit := c.fs.Int("limit", 100, "list at most `N` users, 1 to 10000")
 	asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
@@ -139,12 +146,12 @@ signed in since, argon2id otherwise.`)
 		return adminError(c.name, err)
 	}
 	if *asJSON {
-		err = printUsersJSON(stdout, users)
-	} else {
-		err = printUsersTable(stdout, users)
+		// A script pages by count: a full page means more may follow.
+		return printUsersJSON(stdout, users)
 	}
+	err = printUsersTable(stdout, users)
 	if err == nil && len(users) == *limit {
-		fmt.Fprintf(stderr, "more may follow: gatehouse users list --after %d\n", users[len(users)-1].ID)
+		fmt.Fprintf(stdout, "more may follow: gatehouse users list --after %d\n", users[len(users)-1].ID)
 	}
 	return err
 }
@@ -194,7 +201,7 @@ func hashScheme(h string) string {
 }
 
 func runUsersLock(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users lock", "USER", `Lock an account: password sign-in is refused and every session is revoked
+	c := newAdminCmd("users lock", "USER", groupAdmin, `Lock an account: password sign-in is refused and every session is revoked
 at once. The lock stays until 'gatehouse users unlock'.
 
 `+sqliteNote)
@@ -212,13 +219,13 @@ at once. The lock stays until 'gatehouse users unlock'.
 }
 
 func runUsersUnlock(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users unlock", "USER", `Unlock an account, whether an administrator locked it or too many failed
-sign-ins did, and forget its failed sign-ins. Its old sessions stay revoked.
+	c := newAdminCmd("users unlock", "USER", groupAdmin, `Unlock an account an administrator locked, and forget its failed sign-ins,
+ending the account-wide back-off that unknown devices see. Failed sign-ins
+never lock an account. Its old sessions stay revoked.
 
 On SQLite a running server keeps its count of failed sign-ins in memory and
 this command cannot clear it: the account may still be backed off for up to
-an hour from addresses its owner never signed in from, and the failure limit
-locks it again only after another full run of failed sign-ins.`)
+an hour for devices its owner never signed in from.`)
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
 		// Even for an unlocked account this forgets its failed sign-ins.
 		if err := svc.UnlockUser(ctx, u.ID); err != nil {
@@ -234,7 +241,7 @@ locks it again only after another full run of failed sign-ins.`)
 }
 
 func runUsersDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	c := newAdminCmd("users delete", "USER", `Delete an account and all its sessions for good. Its id is never reused.
+	c := newAdminCmd("users delete", "USER", groupAdmin, `Delete an account and all its sessions for good. Its id is never reused.
 Asks for --yes, as there is no undo.
 
 `+sqliteNote)
@@ -254,41 +261,29 @@ Asks for --yes, as there is no undo.
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 // adminCmd parses the command line of one administration command: its own
-// flags and arguments, plus the settings of Config it needs. Those go
-// through parseConfig, so their defaults, GATEHOUSE_* variables and checks
-// are exactly serve's; the flags that only matter to a server are left out
-// of the help.
+// flags and arguments, plus the groups of Config's settings it needs,
+// registered by Config.register: their defaults, GATEHOUSE_* variables and
+// checks are exactly serve's.
 type adminCmd struct {
 	name string // "users lock"
 	arg  string // the one positional argument, "USER", or "" for none
 	help string
 	fs   *flag.FlagSet
+	cfg  *Config
 }
 
-// configFlags are the flags of Config that administration commands accept.
-func isConfigFlag(name string) bool {
-	switch name {
-	case "db", "secret-file", "log-level", "log-format", "password-min-length", "access-ttl", "session-ttl":
-		return true
-	}
-	return false
-}
-
-func newAdminCmd(name, arg, help string) *adminCmd {
-	fs := flag.NewFlagSet("gatehouse "+name, flag.ContinueOnError)
-	// Errors come back as one line; -h prints the help to stdout.
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.String("db", "sqlite:gatehouse.db", "database: sqlite:PATH or a postgres:// URL (env GATEHOUSE_DB)")
-	fs.String("secret-file", "", "file holding the root secret (env GATEHOUSE_SECRET_FILE, or GATEHOUSE_SECRET); default on SQLite: the database path + .key")
-	fs.String("log-level", "info", "level of the audit log written to stderr: debug, info, warn or error")
-	fs.String("log-format", "json", "json or text")
-	return &adminCmd{name: name, arg: arg, help: help, fs: fs}
+func newAdminCmd(name, arg string, groups flagGroup, help string) *adminCmd {
+	c := &adminCmd{name: name, arg: arg, help: help, fs: newFlagSet(name), cfg: &Config{}}
+	c.cfg.register(c.fs, groups)
+	return c
 }
 
 // parse returns the positional arguments and the Config; both are nil
 // when -h asked for the help, which it prints.
 func (c *adminCmd) parse(args []string, getenv func(string) string, stdout io.Writer) ([]string, *Config, error) {
+	if err := setFromEnv(c.fs, getenv); err != nil {
+		return nil, nil, err
+	}
 	pos, err := parseInterspersed(c.fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		c.usage(stdout)
@@ -303,21 +298,11 @@ func (c *adminCmd) parse(args []string, getenv func(string) string, stdout io.Wr
 	case c.arg != "" && len(pos) != 1:
 		return nil, nil, usagef("%s: want one %s argument, got %d (see 'gatehouse %s -h')", c.name, c.arg, len(pos), c.name)
 	}
-	var cfgArgs []string
-	c.fs.Visit(func(f *flag.Flag) {
-		if isConfigFlag(f.Name) {
-			cfgArgs = append(cfgArgs, "-"+f.Name+"="+f.Value.String())
-		}
-	})
-	cfg, err := parseConfig(c.name, cfgArgs, getenv, io.Discard)
-	return pos, cfg, err
+	return pos, c.cfg, c.cfg.validate()
 }
 
 func (c *adminCmd) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: gatehouse %s %s[flags]\n\n%s\n\nFlags:\n", c.name, c.arg+strings.Repeat(" ", min(len(c.arg), 1)), c.help)
-	c.fs.SetOutput(w)
-	c.fs.PrintDefaults()
-	c.fs.SetOutput(io.Discard)
+	printUsage(w, c.fs, fmt.Sprintf("Usage: gatehouse %s %s[flags]\n\n%s", c.name, c.arg+strings.Repeat(" ", min(len(c.arg), 1)), c.help))
 }
 
 // parseInterspersed parses flags before, between and after the positional
@@ -375,7 +360,9 @@ func openApp(ctx context.Context, cfg *Config, stderr io.Writer, mustExist bool)
 		}
 	}
 	cfg.issuesNoTokens = true
-	return buildApp(ctx, cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	warnUnknownEnv(ctx, log)
+	return buildApp(ctx, cfg, log)
 }
 
 // adminError makes err one line for the terminal: the message of an

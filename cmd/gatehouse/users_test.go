@@ -175,7 +175,9 @@ func TestAdminErrors(t *testing.T) {
 		{name: "unlockUnknownEmail", args: []string{"users", "unlock", "No@Example.com"}, status: 1, want: `no user with email "no@example.com"`},
 		{name: "sessionsUnknownUser", args: []string{"sessions", "list", "7"}, status: 1, want: "no user with id 7"},
 		{name: "revokeUnknown", args: []string{"sessions", "revoke", "nope"}, status: 1, want: `no session "nope"`},
-		{name: "badEnv", args: []string{"users", "list"}, env: map[string]string{"GATEHOUSE_PASSWORD_MIN_LENGTH": "many"}, status: 2, want: "GATEHOUSE_PASSWORD_MIN_LENGTH"},
+		{name: "badEnv", args: []string{"users", "list"}, env: map[string]string{"GATEHOUSE_RATE_LIMIT": "many"}, status: 2, want: `GATEHOUSE_RATE_LIMIT="many": want true or false`},
+		// users list reads only the variables of the settings it takes.
+		{name: "serveOnlyEnvIgnored", args: []string{"users", "lock", "99"}, env: map[string]string{"GATEHOUSE_PASSWORD_MIN_LENGTH": "many"}, status: 1, want: "no user with id 99"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

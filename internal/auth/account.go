@@ -111,15 +111,24 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	// The same admission as a sign-in: a stolen session must not become
+	// an unlimited oracle for the account's password.
+	t, err := s.admitVerify(ctx, "password", u.Email, r.Client, s.devices.parse(r.Client.Device, u.Email))
+	if err != nil {
+		return nil, err
+	}
 	var ok bool
 	var hash string
-	err = s.withHashSlot(ctx, func() (err error) {
+	err = s.withHashSlot(ctx, "account:"+u.Email, func() (err error) {
 		if ok, _ = s.hasher.Verify(r.CurrentPassword, u.PasswordHash); !ok {
 			return nil
 		}
 		hash, err = s.hasher.Hash(r.Password)
 		return err
 	})
+	if serr := t.settle(ctx, err == nil && ok); err == nil {
+		err = serr
+	}
 	if err != nil {
 		return nil, unavailable(err)
 	}

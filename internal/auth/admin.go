@@ -35,7 +35,7 @@ func (s *Service) CreateUser(ctx context.Context, email, password string) (*User
 		return nil, err
 	}
 	var hash string
-	err := s.withHashSlot(ctx, func() (err error) {
+	err := s.withHashSlot(ctx, "admin", func() (err error) {
 		hash, err = s.hasher.Hash(password)
 		return err
 	})
@@ -65,7 +65,7 @@ func (s *Service) Users(ctx context.Context, afterID int64, limit int) ([]User, 
 }
 
 // LockUser stops password sign-in for user id and revokes all their
-// sessions, as the failed sign-in limit does. Locking a locked user keeps
+// sessions: an administrator's decision, never taken automatically. Locking a locked user keeps
 // the original lock time. ErrNotFound if there is no such user.
 func (s *Service) LockUser(ctx context.Context, id int64) error {
 	u, err := s.userByID(ctx, id)
@@ -75,9 +75,8 @@ func (s *Service) LockUser(ctx context.Context, id int64) error {
 	return s.lockUser(ctx, id, Client{}, "admin")
 }
 
-// UnlockUser lifts a lock, whoever set it (an administrator or the failed
-// sign-in limit), and forgets the account's failed sign-ins so that it does
-// not lock again at the next mistake. ErrNotFound if there is no such user.
+// UnlockUser lifts an administrator's lock and forgets the account's
+// failed sign-ins, ending its account-wide back-off. ErrNotFound if there is no such user.
 func (s *Service) UnlockUser(ctx context.Context, id int64) error {
 	u, err := s.userByID(ctx, id)
 	if err != nil {

@@ -27,6 +27,8 @@ const (
 	CodeValidationFailed     Code = "validation_failed"
 	CodeRateLimited          Code = "rate_limited"
 	CodeUnavailable          Code = "unavailable"
+	CodeTokenInvalid         Code = "token_invalid"
+	CodeEmailUnconfirmed     Code = "email_unconfirmed"
 	CodeOutcomeUnknown       Code = "outcome_unknown"
 	CodePositionExpired      Code = "position_expired"
 )
@@ -85,6 +87,18 @@ var (
 	// already belongs to a user.
 	ErrEmailTaken = &Error{Code: CodeValidationFailed, Message: "Email has already been taken",
 		Details: map[string][]string{"email": {"has already been taken"}}}
+	// ErrTokenInvalid answers a mail link's token that is malformed,
+	// forged, used, superseded, expired or outlived its password: the
+	// client cannot tell which, and need not.
+	ErrTokenInvalid = &Error{Code: CodeTokenInvalid, Message: "Reset token is invalid or has expired"}
+	// ErrConfirmTokenInvalid is ErrTokenInvalid for a confirmation link.
+	ErrConfirmTokenInvalid = &Error{Code: CodeTokenInvalid, Message: "Confirmation token is invalid or has expired"}
+	// ErrEmailUnconfirmed refuses sign-in until the address is confirmed
+	// (with --require-email-confirmation).
+	ErrEmailUnconfirmed = &Error{Code: CodeEmailUnconfirmed, Message: "Email not confirmed"}
+	// ErrOutboxFull is returned by MailStore.EnqueueMail when the backlog
+	// is at its bound; clients see it as a temporary failure.
+	ErrOutboxFull = &Error{Code: CodeUnavailable, Message: "Mail queue full, try again later", RetryAfter: time.Minute}
 	// ErrConflict is returned by SessionStore.RotateSession when the session
 	// moved on (another refresh won) or was revoked in the meantime.
 	ErrConflict = errors.New("auth: session changed concurrently")

@@ -16,6 +16,8 @@ const (
 	EventPasswordChanged EventType = "password_changed"
 	EventRateLimited     EventType = "rate_limited"
 	EventAccountLocked   EventType = "account_locked"
+	EventEmailConfirmed  EventType = "email_confirmed"
+	EventEmailChanged    EventType = "email_changed"
 
 	// Administration (the command line).
 	EventUserCreated     EventType = "user_created"

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,36 +11,42 @@ import (
 
 // Limits are the abuse defences, on by default.
 //
-// Per client IP, each of sign-in, registration and refresh has a budget
-// per minute. Per account, failed sign-ins back off exponentially on two
-// keys: (account, IP), which trips early and only stops that address, and
-// the account alone, which trips much later and spares addresses that
-// signed in to the account successfully before. So an attacker guessing
-// from one address is slowed at once; one spraying from many addresses
-// slows only itself until the account-wide budget is spent, and even then
-// the owner's known addresses keep working. After MaxFailures consecutive
-// failures the account is locked until an administrator unlocks it
-// (NIST SP 800-63B §5.2.2); the account-wide back-off makes that take days
-// of sustained guessing, not minutes.
+// Per client address, each of sign-in, password change, registration and
+// refresh has a budget per minute. Every attempt to verify a password is
+// admitted before it is hashed, and counted as a failure at admission (a
+// success gives it back), on back-off keys that double the wait past a
+// free budget:
+//
+//   - From a device that has signed in to the account before (a valid
+//     device token, see device.go), the attempt is judged by that device's
+//     own budget alone, so attacks from elsewhere never block the owner.
+//   - Otherwise on two keys: (account, address), which trips early and
+//     only stops that address, and the account alone, which trips later
+//     and stops every unknown device, so that guessing from many
+//     addresses is slowed too.
+//
+// Failures never lock an account nor end its sessions: locking is an
+// administrator's decision (gatehouse users lock). At most SlotsPerPair
+// verifications of one (account, address) and SlotsPerAccount of one
+// account are in flight at once.
 //
 // Keys are derived from the normalized email, not the user id, so unknown
 // emails back off exactly like known ones and a 429 does not reveal
 // whether an account exists.
 type Limits struct {
-	SignInPerIP   int // per minute
+	SignInPerIP   int // per minute, also for password changes
 	RegisterPerIP int // per minute
 	RefreshPerIP  int // per minute
-	// PairFreeFailures failures from one IP on one account are free; each
-	// further one doubles that pair's wait, from 1 s up to PairMaxDelay.
+	// PairFreeFailures failures from one address (or one known device) on
+	// one account are free; each further one doubles that pair's wait,
+	// from 1 s up to PairMaxDelay.
 	PairFreeFailures int
 	PairMaxDelay     time.Duration
-	// AccountFreeFailures failures on an account from anywhere are free;
-	// then the same doubling applies account-wide, up to AccountMaxDelay,
-	// for addresses that never signed in to the account.
+	// AccountFreeFailures failures on an account from unknown devices
+	// anywhere are free; then the same doubling applies account-wide, up
+	// to AccountMaxDelay, for every unknown device.
 	AccountFreeFailures int
 	AccountMaxDelay     time.Duration
-	// MaxFailures consecutive failures lock the account.
-	MaxFailures int
 }
 
 // DefaultLimits are the production defaults (documented in docs/api.md).
@@ -52,22 +59,26 @@ func DefaultLimits() Limits {
 		PairMaxDelay:        15 * time.Minute,
 		AccountFreeFailures: 20,
 		AccountMaxDelay:     time.Hour,
-		MaxFailures:         100,
 	}
 }
 
 const (
 	ipWindow      = time.Minute
-	failureWindow = 30 * 24 * time.Hour // "consecutive" failures are forgotten after a month of quiet
-	knownIPWindow = 90 * 24 * time.Hour
+	failureMemory = 30 * 24 * time.Hour // "consecutive" failures are forgotten after a month of quiet
+	// SlotsPerPair and SlotsPerAccount cap verifications in flight: a
+	// burst is refused at admission instead of queueing for hash slots.
+	SlotsPerPair    = 2
+	SlotsPerAccount = 4
+	// slotTTL frees the slots of a node that died mid-hash; a hash takes
+	// well under a second, a queued one at most the hash limiter's wait.
+	slotTTL = time.Minute
 )
 
 // limiter applies Limits over a Counter. A nil *limiter allows everything
 // (--rate-limit=false).
 type limiter struct {
 	Limits
-	c   Counter
-	now func() time.Time
+	c Counter
 }
 
 func limitKey(parts ...string) string {
@@ -78,134 +89,128 @@ func limitKey(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// allowIP counts one request of action from ip against its budget.
-func (l *limiter) allowIP(ctx context.Context, action, ip string) error {
-	if l == nil || ip == "" {
-		return nil
-	}
+// accountBackoff is the key of an account's back-off for unknown
+// devices. Back-off keys start "backoff:", not the "fail:" of the counts
+// before Admit: on Redis a leftover count under the same name is a string,
+// not the hash the script keeps, and would fail every admission
+// (WRONGTYPE) until it expired.
+func accountBackoff(email string) string { return "backoff:acct:" + limitKey(email) }
+
+func (l *limiter) rate(action, addr string) Rate {
 	perMinute := l.RefreshPerIP
 	switch action {
-	case "sign_in":
+	case "sign_in", "password":
 		perMinute = l.SignInPerIP
 	case "register":
 		perMinute = l.RegisterPerIP
 	}
-	n, resetAt, err := l.c.Incr(ctx, "ip:"+action+":"+ip, ipWindow)
+	return Rate{Key: "ip:" + action + ":" + addr, Limit: int64(perMinute), Window: ipWindow}
+}
+
+// allowIP takes one request of action from addr's budget: one round trip.
+func (l *limiter) allowIP(ctx context.Context, action, addr string) error {
+	if l == nil || addr == "" {
+		return nil
+	}
+	return l.admit(ctx, Admission{Rates: []Rate{l.rate(action, addr)}})
+}
+
+func (l *limiter) admit(ctx context.Context, a Admission) error {
+	d, err := l.c.Admit(ctx, a)
 	if err != nil {
 		return unavailable(err)
 	}
-	if n > int64(perMinute) {
-		return l.rateLimited(resetAt)
+	if !d.Admitted {
+		return rateLimited(d.RetryAfter)
 	}
 	return nil
 }
 
-// checkSignIn refuses a sign-in attempt while its account or (account, IP)
-// pair is backing off. It runs before the password is hashed, so a
-// backed-off guess costs no hashing either.
-func (l *limiter) checkSignIn(ctx context.Context, email, ip string) error {
+// ticket is an admitted password verification, to be settled once.
+type ticket struct {
+	l      *limiter
+	clear  []string // what a success clears
+	slots  []string
+	holder string
+}
+
+// admitVerify admits one password verification of action ("sign_in" or
+// "password") for email from c, before any hashing; device is c's device
+// token if it is valid for this account.
+func (l *limiter) admitVerify(ctx context.Context, action, email string, c Client, device *deviceToken) (*ticket, error) {
 	if l == nil {
-		return nil
+		return nil, nil
 	}
-	if err := l.blocked(ctx, "block:pair:"+limitKey(email, ip)); err != nil {
-		return err
+	addr := c.limitAddr()
+	pair, acct := limitKey(email, addr), limitKey(email)
+	a := Admission{
+		Slots:   []Slot{{Key: "slot:pair:" + pair, Max: SlotsPerPair}, {Key: "slot:acct:" + acct, Max: SlotsPerAccount}},
+		Holder:  rand.Text(),
+		SlotTTL: slotTTL,
 	}
-	if known, _, err := l.c.Count(ctx, "known:"+limitKey(email, ip)); err != nil {
-		return unavailable(err)
-	} else if known > 0 {
-		return nil
+	if addr != "" {
+		a.Rates = []Rate{l.rate(action, addr)}
 	}
-	return l.blocked(ctx, "block:acct:"+limitKey(email))
-}
-
-func (l *limiter) blocked(ctx context.Context, key string) error {
-	n, resetAt, err := l.c.Count(ctx, key)
-	if err != nil {
-		return unavailable(err)
-	}
-	if n > 0 {
-		return l.rateLimited(resetAt)
-	}
-	return nil
-}
-
-// signInFailed records a failure and reports whether the account has now
-// reached MaxFailures and must be locked.
-func (l *limiter) signInFailed(ctx context.Context, email, ip string) (lock bool, err error) {
-	if l == nil {
-		return false, nil
-	}
-	pair, _, err := l.c.Incr(ctx, "fail:pair:"+limitKey(email, ip), failureWindow)
-	if err != nil {
-		return false, unavailable(err)
-	}
-	if err := l.backOff(ctx, "block:pair:"+limitKey(email, ip), pair, l.PairFreeFailures, l.PairMaxDelay); err != nil {
-		return false, err
-	}
-	acct, _, err := l.c.Incr(ctx, "fail:acct:"+limitKey(email), failureWindow)
-	if err != nil {
-		return false, unavailable(err)
-	}
-	if err := l.backOff(ctx, "block:acct:"+limitKey(email), acct, l.AccountFreeFailures, l.AccountMaxDelay); err != nil {
-		return false, err
-	}
-	// Every MaxFailures-th consecutive failure locks: an administrator's
-	// unlock then buys a full new budget even where this count could not
-	// be cleared (another process's in-memory counter).
-	return acct%int64(l.MaxFailures) == 0, nil
-}
-
-// backOff starts a wait of 2^(n-free-1) seconds, capped, once n passes free.
-func (l *limiter) backOff(ctx context.Context, key string, n int64, free int, max time.Duration) error {
-	if n <= int64(free) {
-		return nil
-	}
-	delay := max
-	if shift := n - int64(free) - 1; shift < 32 {
-		delay = min(time.Duration(1<<shift)*time.Second, max)
-	}
-	if _, _, err := l.c.Incr(ctx, key, delay); err != nil {
-		return unavailable(err)
-	}
-	return nil
-}
-
-// signInSucceeded clears the failure counts and remembers ip as one the
-// account's owner uses.
-func (l *limiter) signInSucceeded(ctx context.Context, email, ip string) error {
-	if l == nil {
-		return nil
-	}
-	for _, k := range []string{
-		"fail:pair:" + limitKey(email, ip), "block:pair:" + limitKey(email, ip),
-		"fail:acct:" + limitKey(email), "block:acct:" + limitKey(email),
-	} {
-		if err := l.c.Reset(ctx, k); err != nil {
-			return unavailable(err)
+	if device != nil {
+		a.Backoffs = []Backoff{{Key: "backoff:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory, Device: true}}
+	} else {
+		a.Backoffs = []Backoff{
+			{Key: "backoff:pair:" + pair, Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory},
+			{Key: accountBackoff(email), Free: int64(l.AccountFreeFailures), MaxDelay: l.AccountMaxDelay, Memory: failureMemory},
 		}
 	}
-	if _, _, err := l.c.Incr(ctx, "known:"+limitKey(email, ip), knownIPWindow); err != nil {
+	if err := l.admit(ctx, a); err != nil {
+		return nil, err
+	}
+	t := &ticket{l: l, holder: a.Holder}
+	for _, s := range a.Slots {
+		t.slots = append(t.slots, s.Key)
+	}
+	// A success gives back what the attempt was judged on. From a known
+	// device that is the device's budget only: the owner's routine
+	// sign-ins must not refund an attacker's account-wide budget.
+	for _, b := range a.Backoffs {
+		t.clear = append(t.clear, b.Key)
+	}
+	return t, nil
+}
+
+// settle ends an admitted verification: the slots are freed and, on
+// success, the failure it was counted as is forgotten. A nil ticket (no
+// limits) settles nothing.
+func (t *ticket) settle(ctx context.Context, ok bool) error {
+	if t == nil {
+		return nil
+	}
+	s := Settlement{Release: t.slots, Holder: t.holder}
+	if ok {
+		s.Clear = t.clear
+	}
+	// Settle even if the request was cancelled: a slot left held blocks
+	// the account's next sign-ins until it expires.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := t.l.c.Settle(ctx, s); err != nil {
 		return unavailable(err)
 	}
 	return nil
 }
 
-// unlocked clears an account's failure history when an administrator
-// unlocks it, so it does not relock on the next mistake.
+// unlocked forgets an account's failures when an administrator unlocks
+// it: the account-wide back-off and that of the address the
+// administrator's CLI has none of, so only the account key.
 func (l *limiter) unlocked(ctx context.Context, email string) error {
 	if l == nil {
 		return nil
 	}
-	for _, k := range []string{"fail:acct:" + limitKey(email), "block:acct:" + limitKey(email)} {
-		if err := l.c.Reset(ctx, k); err != nil {
-			return unavailable(err)
-		}
+	if err := l.c.Settle(ctx, Settlement{Clear: []string{accountBackoff(email)}}); err != nil {
+		return unavailable(err)
 	}
 	return nil
 }
 
-func (l *limiter) rateLimited(resetAt time.Time) error {
+func rateLimited(retryAfter time.Duration) error {
 	e := *ErrRateLimited
-	e.RetryAfter = max(resetAt.Sub(l.now()), time.Second)
+	e.RetryAfter = max(retryAfter, time.Second)
 	return &e
 }

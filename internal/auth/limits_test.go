@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,7 @@ func (f *fakeNow) advance(d time.Duration) {
 
 func newTestLimiter(l Limits) (*limiter, *fakeNow) {
 	clock := &fakeNow{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	return &limiter{Limits: withDefaultLimits(l), c: NewMemoryCounter(clock.now, 1000), now: clock.now}, clock
+	return &limiter{Limits: withDefaultLimits(l), c: NewMemoryCounter(clock.now, 1000)}, clock
 }
 
 func retryAfter(t *testing.T, err error) time.Duration {
@@ -60,93 +62,88 @@ func TestAllowIPBudgetPerMinute(t *testing.T) {
 
 // fail records n failures for (email, ip), each after waiting out any
 // back-off, as a patient attacker would.
-func fail(t *testing.T, l *limiter, clock *fakeNow, email, ip string, n int) (lock bool) {
+func fail(t *testing.T, l *limiter, clock *fakeNow, email, ip string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for range n {
-		for err := l.checkSignIn(ctx, email, ip); err != nil; err = l.checkSignIn(ctx, email, ip) {
+		tk, err := l.admitVerify(ctx, "sign_in", email, Client{IP: ip}, nil)
+		for ; err != nil; tk, err = l.admitVerify(ctx, "sign_in", email, Client{IP: ip}, nil) {
 			clock.advance(retryAfter(t, err))
 		}
-		var err error
-		if lock, err = l.signInFailed(ctx, email, ip); err != nil {
+		if err := tk.settle(ctx, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return lock
+}
+
+// attempt admits one sign-in and settles it as ok says; it returns the
+// admission's error.
+func attempt(l *limiter, email string, c Client, d *deviceToken, ok bool) error {
+	ctx := context.Background()
+	tk, err := l.admitVerify(ctx, "sign_in", email, c, d)
+	if err != nil {
+		return err
+	}
+	return tk.settle(ctx, ok)
 }
 
 func TestPairBackOffDoublesAndSuccessResets(t *testing.T) {
-	ctx := context.Background()
-	l, _ := newTestLimiter(Limits{PairFreeFailures: 5, AccountFreeFailures: 50})
-	const email, ip = "ada@example.com", "10.0.0.1"
-	for i := range 5 {
-		l.signInFailed(ctx, email, ip)
-		if err := l.checkSignIn(ctx, email, ip); err != nil {
-			t.Fatalf("checkSignIn after %d failures: got %v, want nil (free failures)", i+1, err)
+	l, clock := newTestLimiter(Limits{PairFreeFailures: 5, AccountFreeFailures: 50})
+	const email = "ada@example.com"
+	c := Client{IP: "10.0.0.1"}
+	// Failures 1..5 are free; 6 is admitted and blocks for 1 s, and so on.
+	for i := range 6 {
+		if err := attempt(l, email, c, nil, false); err != nil {
+			t.Fatalf("attempt #%d: got %v, want admitted (free failures)", i+1, err)
 		}
 	}
 	var waits []time.Duration
 	for range 3 {
-		l.signInFailed(ctx, email, ip)
-		waits = append(waits, retryAfter(t, l.checkSignIn(ctx, email, ip)))
-		l.c.Reset(ctx, "block:pair:"+limitKey(email, ip)) // skip the wait
-	}
-	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !equalDurations(waits, want) {
-		t.Errorf("back-off after failures 6..8: got %v, want %v", waits, want)
-	}
-	if err := l.checkSignIn(ctx, email, "10.0.0.2"); err != nil {
-		t.Errorf("checkSignIn from another address: got %v, want nil (only the pair backs off)", err)
-	}
-	if err := l.signInSucceeded(ctx, email, ip); err != nil {
-		t.Fatal(err)
-	}
-	l.signInFailed(ctx, email, ip)
-	if err := l.checkSignIn(ctx, email, ip); err != nil {
-		t.Errorf("checkSignIn after a success and one failure: got %v, want nil", err)
-	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+		ra := retryAfter(t, attempt(l, email, c, nil, false))
+		waits = append(waits, ra)
+		clock.advance(ra)
+		if err := attempt(l, email, c, nil, false); err != nil {
+			t.Fatalf("attempt after waiting %v: got %v, want admitted", ra, err)
 		}
 	}
-	return true
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !slices.Equal(waits, want) {
+		t.Errorf("back-off after failures 6..8: got %v, want %v", waits, want)
+	}
+	if err := attempt(l, email, Client{IP: "10.0.0.2"}, nil, false); err != nil {
+		t.Errorf("attempt from another address: got %v, want admitted (only the pair backs off)", err)
+	}
+	clock.advance(16 * time.Second)
+	if err := attempt(l, email, c, nil, true); err != nil {
+		t.Fatalf("attempt after the block: got %v", err)
+	}
+	if err := attempt(l, email, c, nil, false); err != nil {
+		t.Errorf("attempt after a success: got %v, want admitted (a success clears the pair)", err)
+	}
 }
 
-func TestAccountBackOffSparesKnownAddresses(t *testing.T) {
-	ctx := context.Background()
+func TestAccountBackOffSparesKnownDevices(t *testing.T) {
 	l, _ := newTestLimiter(Limits{PairFreeFailures: 2, AccountFreeFailures: 4})
-	const email, home = "ada@example.com", "192.0.2.1"
-	if err := l.signInSucceeded(ctx, email, home); err != nil {
-		t.Fatal(err)
-	}
+	const email = "ada@example.com"
+	device := &deviceToken{userID: 1, nonce: [16]byte{1}}
 	// An attacker sprays from many addresses: each pair stays under its
 	// budget, the account-wide one trips.
 	for i := range 5 {
-		l.signInFailed(ctx, email, "10.0.1."+string(rune('0'+i)))
+		attempt(l, email, Client{IP: fmt.Sprint("10.0.1.", i)}, nil, false)
 	}
-	retryAfter(t, l.checkSignIn(ctx, email, "10.0.2.1"))
-	if err := l.checkSignIn(ctx, email, home); err != nil {
-		t.Errorf("checkSignIn from the owner's known address: got %v, want nil", err)
+	retryAfter(t, attempt(l, email, Client{IP: "10.0.2.1"}, nil, false))
+	if err := attempt(l, email, Client{IP: "10.0.2.1"}, device, true); err != nil {
+		t.Errorf("attempt from the owner's known device: got %v, want admitted", err)
 	}
+	// The owner's success does not refund the attacker's budget.
+	retryAfter(t, attempt(l, email, Client{IP: "10.0.2.2"}, nil, false))
 }
 
-func TestLockAfterMaxFailuresTakesLong(t *testing.T) {
-	l, clock := newTestLimiter(Limits{MaxFailures: 100})
+func TestBackOffMakesGuessingSlow(t *testing.T) {
+	l, clock := newTestLimiter(Limits{})
 	start := clock.now()
-	if lock := fail(t, l, clock, "ada@example.com", "10.0.0.1", 99); lock {
-		t.Fatal("signInFailed: locked after 99 failures, want 100")
-	}
-	if lock := fail(t, l, clock, "ada@example.com", "10.0.0.1", 1); !lock {
-		t.Fatal("signInFailed: not locked after 100 consecutive failures")
-	}
-	// The account-wide back-off is what makes locking someone out
-	// expensive: with the defaults, 100 failures take days, not minutes.
+	fail(t, l, clock, "ada@example.com", "10.0.0.1", 100)
+	// With the defaults, 100 guesses at one account take days, not
+	// minutes: the account-wide back-off caps at an hour per guess.
 	if took := clock.now().Sub(start); took < 48*time.Hour {
 		t.Errorf("100 failures took %v of waiting, want at least 48h", took)
 	}
@@ -155,9 +152,41 @@ func TestLockAfterMaxFailuresTakesLong(t *testing.T) {
 func TestUnknownEmailsBackOffLikeKnownOnes(t *testing.T) {
 	// The limiter never sees whether the account exists: its keys come
 	// from the email alone. This checks the two paths are one path.
-	l, clock := newTestLimiter(Limits{PairFreeFailures: 1})
-	fail(t, l, clock, "nobody@example.com", "10.0.0.1", 2)
-	retryAfter(t, l.checkSignIn(context.Background(), "nobody@example.com", "10.0.0.1"))
+	l, _ := newTestLimiter(Limits{PairFreeFailures: 1})
+	c := Client{IP: "10.0.0.1"}
+	attempt(l, "nobody@example.com", c, nil, false)
+	attempt(l, "nobody@example.com", c, nil, false)
+	retryAfter(t, attempt(l, "nobody@example.com", c, nil, false))
+}
+
+func TestInFlightCaps(t *testing.T) {
+	l, _ := newTestLimiter(Limits{})
+	ctx := context.Background()
+	const email = "ada@example.com"
+	var held []*ticket
+	admitFrom := func(ip string) error {
+		tk, err := l.admitVerify(ctx, "sign_in", email, Client{IP: ip}, nil)
+		if err == nil {
+			held = append(held, tk)
+		}
+		return err
+	}
+	for i := range SlotsPerPair {
+		if err := admitFrom("10.0.0.1"); err != nil {
+			t.Fatalf("admission #%d from one address: %v", i+1, err)
+		}
+	}
+	retryAfter(t, admitFrom("10.0.0.1"))
+	for i := SlotsPerPair; i < SlotsPerAccount; i++ {
+		if err := admitFrom(fmt.Sprint("10.0.0.", i)); err != nil {
+			t.Fatalf("admission #%d to the account: %v", i+1, err)
+		}
+	}
+	retryAfter(t, admitFrom("10.0.0.99"))
+	held[0].settle(ctx, false)
+	if err := admitFrom("10.0.0.99"); err != nil {
+		t.Errorf("admission after one settled: got %v, want admitted", err)
+	}
 }
 
 func TestNilLimiterAllowsEverything(t *testing.T) {
@@ -166,19 +195,11 @@ func TestNilLimiterAllowsEverything(t *testing.T) {
 	if err := l.allowIP(ctx, "sign_in", "10.0.0.1"); err != nil {
 		t.Errorf("nil allowIP: got %v", err)
 	}
-	if lock, err := l.signInFailed(ctx, "a@b.co", "10.0.0.1"); lock || err != nil {
-		t.Errorf("nil signInFailed: got %v, %v", lock, err)
+	tk, err := l.admitVerify(ctx, "sign_in", "a@b.co", Client{IP: "10.0.0.1"}, nil)
+	if err != nil {
+		t.Errorf("nil admitVerify: got %v", err)
 	}
-}
-
-func TestMemoryCounterBoundsKeys(t *testing.T) {
-	clock := &fakeNow{t: time.Unix(0, 0)}
-	c := NewMemoryCounter(clock.now, 10)
-	ctx := context.Background()
-	for i := range 100 {
-		c.Incr(ctx, string(rune('a'+i)), time.Minute)
-	}
-	if n := len(c.m); n > 10 {
-		t.Errorf("MemoryCounter holds %d keys, want at most 10", n)
+	if err := tk.settle(ctx, false); err != nil {
+		t.Errorf("nil settle: got %v", err)
 	}
 }

@@ -13,7 +13,8 @@ type Registration struct {
 	Client               Client
 }
 
-// Register creates a user and signs them in. Validation failures are one
+// Register creates a user, queues the confirmation mail and signs them in
+// (with confirmation required: returns a nil Grant, no session). Validation failures are one
 // *Error with code validation_failed and Rails-style details; nothing is
 // created on any failure.
 func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) {
@@ -39,7 +40,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	}
 
 	var hash string
-	err := s.withHashSlot(ctx, func() (err error) {
+	// Keyed on the address: one client cannot hold every hash slot.
+	err := s.withHashSlot(ctx, "address:"+r.Client.limitAddr(), func() (err error) {
 		hash, err = s.hasher.Hash(r.Password)
 		return err
 	})
@@ -48,8 +50,13 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	}
 
 	now := s.clock()
-	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	sess := s.newSession(0, r.Client, now)
+	u := &User{Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now, EmailUnconfirmed: true}
+	// With confirmation required there is no session until the address
+	// is confirmed: Register then returns a nil Grant.
+	var sess *Session
+	if !s.requireConfirm {
+		sess = s.newSession(0, r.Client, now)
+	}
 	epoch := s.cache.currentEpoch()
 	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })
 	if err != nil {
@@ -57,6 +64,11 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 			return nil, ErrEmailTaken
 		}
 		return nil, unavailable(err)
+	}
+	s.registered(ctx, u)
+	if sess == nil {
+		s.onEvent(Event{Type: EventRegistered, UserID: u.ID, IP: r.Client.IP})
+		return nil, nil
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
 	return s.grant(sess, u, epoch)

@@ -293,7 +293,7 @@ func TestSignIn_HashQueueFull(t *testing.T) {
 	slots := password.NewLimiter(1, time.Millisecond)
 	e := newEnv(t, func(c *auth.Config) { c.HashLimiter = slots })
 	e.register(t, "ada@example.com")
-	release, _, err := slots.Acquire(t.Context())
+	release, _, err := slots.Acquire(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,13 @@ type Config struct {
 	Limits Limits
 	// Logger receives internal errors; default discards.
 	Logger *slog.Logger
+	// ResetTTL is how long a password-reset link works; default 30m.
+	ResetTTL time.Duration
+	// MaxPendingMails bounds the outbox backlog; default 10,000.
+	MaxPendingMails int
+	// RequireEmailConfirmation refuses sign-in to unconfirmed addresses,
+	// and registration then starts no session.
+	RequireConfirmed bool
 }
 
 // Service implements the use cases of the API on top of a Store.
@@ -64,6 +71,7 @@ type Service struct {
 	hashSlots  *password.Limiter
 	tokens     *token.Issuer
 	keys       sessionKeys
+	devices    deviceKeys
 	cache      *sessionCache
 	accessTTL  time.Duration
 	sessionTTL time.Duration
@@ -80,6 +88,11 @@ type Service struct {
 	onOffset   func(time.Duration)
 	log        *slog.Logger
 	limits     *limiter
+	// Mail links (outbox.go, recovery.go).
+	mailKey         []byte
+	resetTTL        time.Duration
+	maxPendingMails int
+	requireConfirm  bool
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
 	// changed wakes revocation streams (revocations.go).
@@ -97,6 +110,8 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.PasswordMinLength, 8)
 	withDefault(&cfg.MaxSessionsPerUser, 20)
 	withDefault(&cfg.CacheSize, 100_000)
+	withDefault(&cfg.ResetTTL, 30*time.Minute)
+	withDefault(&cfg.MaxPendingMails, 10_000)
 	withDefault(&cfg.MaxClockSkew, 30*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -132,6 +147,7 @@ func NewService(cfg Config) (*Service, error) {
 		hashSlots:  cfg.HashLimiter,
 		tokens:     tokens,
 		keys:       newSessionKeys(cfg.Key),
+		devices:    newDeviceKeys(cfg.Key),
 		cache:      newSessionCache(cfg.CacheSize),
 		accessTTL:  cfg.AccessTTL,
 		sessionTTL: cfg.SessionTTL,
@@ -144,9 +160,14 @@ func NewService(cfg Config) (*Service, error) {
 		onHashWait: cfg.OnHashWait,
 		onOffset:   cfg.OnClockOffset,
 		log:        cfg.Logger,
+
+		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
+		resetTTL:        cfg.ResetTTL,
+		maxPendingMails: cfg.MaxPendingMails,
+		requireConfirm:  cfg.RequireConfirmed,
 	}
 	if cfg.Counter != nil {
-		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, now: cfg.Now}
+		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}
 	}
 	s.now = s.correctedNow
 	s.cacheTrusted.Store(true)
@@ -184,9 +205,10 @@ func (s *Service) clock() time.Time {
 
 // withHashSlot runs fn while holding one of the bounded hashing slots, so a
 // flood of sign-ins queues briefly and then gets 503s instead of
-// exhausting memory.
-func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
-	release, waited, err := s.hashSlots.Acquire(ctx)
+// exhausting memory. key is whose share of the slots it uses (an account,
+// a user, an address): one key cannot hold them all.
+func (s *Service) withHashSlot(ctx context.Context, key string, fn func() error) error {
+	release, waited, err := s.hashSlots.Acquire(ctx, key)
 	s.onHashWait(waited)
 	if err != nil {
 		if errors.Is(err, password.ErrBusy) {
@@ -207,6 +229,5 @@ func withDefaultLimits(l Limits) Limits {
 	withDefault(&l.PairMaxDelay, d.PairMaxDelay)
 	withDefault(&l.AccountFreeFailures, d.AccountFreeFailures)
 	withDefault(&l.AccountMaxDelay, d.AccountMaxDelay)
-	withDefault(&l.MaxFailures, d.MaxFailures)
 	return l
 }

@@ -43,6 +43,9 @@ type Grant struct {
 	RefreshToken     string
 	RefreshExpiresAt time.Time // the session's end
 	CSRFSecret       []byte
+	// DeviceToken is set by SignIn: the device token to hand the client
+	// for its next sign-ins (device.go).
+	DeviceToken string
 }
 
 // Principal is the authenticated caller of a request.
@@ -76,6 +79,8 @@ type Client struct {
 	// counting its single addresses would hand it 2^64 budgets. Empty
 	// means IP.
 	Network string
+	// Device is the device token the client sent (device.go), if any.
+	Device string
 }
 
 // limitAddr is the key of the client's per-address budgets.

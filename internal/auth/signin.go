@@ -17,60 +17,36 @@ type Credentials struct {
 // same ErrInvalidCredentials after the same work: an unknown email runs a
 // dummy verification, a locked account still verifies, so neither the
 // answer nor its timing tells whether an account exists.
+//
+// The attempt is admitted by the budgets before anything is hashed, and
+// settled after: two counter round trips at most. A failure never locks
+// the account nor ends its sessions.
 func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 	email := NormalizeEmail(c.Email)
-	if err := s.limitSignIn(ctx, email, c.Client.limitAddr()); err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, unavailable(err)
-	}
-
-	var ok bool
-	var rehash string
-	var verifying time.Time // when the verification began, for HoldFailure
-	err = s.withHashSlot(ctx, func() error {
-		verifying = time.Now()
-		if u == nil {
-			s.hasher.DummyVerify(c.Password)
-			return nil
-		}
-		var verr error
-		ok, verr = s.hasher.Verify(c.Password, u.PasswordHash)
-		if verr != nil {
-			// A corrupt stored hash must not lock the caller into a 503
-			// loop, nor let them in; log it and treat it as a mismatch.
-			s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", verr)
-			ok = false
-		}
-		// Upgrading old hashes (imported bcrypt, weaker argon2id) needs
-		// the plain password, which only a successful sign-in has.
-		if ok && !u.Locked() && s.hasher.NeedsRehash(u.PasswordHash) {
-			h, herr := s.hasher.Hash(c.Password)
-			if herr == nil {
-				rehash = h
-			}
-		}
-		return nil
-	})
+	device := s.devices.parse(c.Client.Device, email)
+	t, err := s.admitVerify(ctx, "sign_in", email, c.Client, device)
 	if err != nil {
 		return nil, err
 	}
-	if u == nil || !ok || u.Locked() {
+	u, rehash, reason, verifying, err := s.checkPassword(ctx, email, c.Password)
+	if serr := t.settle(ctx, err == nil && reason == ""); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
 		// Every failure answers no sooner than the slowest kind of stored
 		// hash verifies, whatever kind this account has, if any.
 		defer s.hasher.HoldFailure(ctx, verifying)
+		var userID int64
+		if u != nil {
+			userID = u.ID
+		}
+		s.onEvent(Event{Type: EventSignInFailed, UserID: userID, IP: c.Client.IP, Reason: reason})
+		return nil, ErrInvalidCredentials
 	}
-	switch {
-	case u == nil:
-		return nil, s.signInFailed(ctx, email, nil, c.Client, "unknown_email")
-	case !ok:
-		return nil, s.signInFailed(ctx, email, u, c.Client, "wrong_password")
-	case u.Locked():
-		return nil, s.signInFailed(ctx, email, u, c.Client, "locked")
-	}
-	if err := s.limits.signInSucceeded(ctx, email, c.Client.limitAddr()); err != nil {
+	if err := s.signInConfirmed(ctx, u, c.Client); err != nil {
 		return nil, err
 	}
 
@@ -96,41 +72,73 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.Client.IP, Reason: "session_cap"})
 	}
 	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
-	return s.grant(sess, u, epoch)
-}
-
-// limitSignIn applies the per-IP budget and the per-account back-off
-// before any hashing.
-func (s *Service) limitSignIn(ctx context.Context, email, ip string) error {
-	err := s.limits.allowIP(ctx, "sign_in", ip)
-	if err == nil {
-		err = s.limits.checkSignIn(ctx, email, ip)
-	}
-	if errors.Is(err, ErrRateLimited) {
-		s.onEvent(Event{Type: EventRateLimited, IP: ip, Reason: "sign_in"})
-	}
-	return err
-}
-
-// signInFailed reports a failed sign-in, counts it towards back-off and,
-// at the limit, locks the account. It returns the error for the client,
-// which is the same whatever the reason.
-func (s *Service) signInFailed(ctx context.Context, email string, u *User, c Client, reason string) error {
-	var userID int64
-	if u != nil {
-		userID = u.ID
-	}
-	s.onEvent(Event{Type: EventSignInFailed, UserID: userID, IP: c.IP, Reason: reason})
-	lock, err := s.limits.signInFailed(ctx, email, c.limitAddr())
+	g, err := s.grant(sess, u, epoch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if lock && u != nil && !u.Locked() {
-		if err := s.lockUser(ctx, u.ID, c, "too_many_failures"); err != nil {
-			return err
+	// A device keeps its token, and so its budget, across sign-ins; a
+	// token of an earlier account under the same email is replaced.
+	g.DeviceToken = c.Client.Device
+	if device == nil || device.userID != u.ID {
+		g.DeviceToken = s.devices.issue(u.ID, email)
+	}
+	return g, nil
+}
+
+// checkPassword verifies password for email. reason is why it failed
+// ("unknown_email", "wrong_password", "locked"), empty on success; rehash
+// is the upgraded hash to store, if any; verifying is when the
+// verification began, for HoldFailure.
+func (s *Service) checkPassword(ctx context.Context, email, password string) (u *User, rehash, reason string, verifying time.Time, err error) {
+	u, err = s.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, "", "", verifying, unavailable(err)
+	}
+	var ok bool
+	err = s.withHashSlot(ctx, "account:"+email, func() error {
+		verifying = time.Now()
+		if u == nil {
+			s.hasher.DummyVerify(password)
+			return nil
 		}
+		var verr error
+		ok, verr = s.hasher.Verify(password, u.PasswordHash)
+		if verr != nil {
+			// A corrupt stored hash must not lock the caller into a 503
+			// loop, nor let them in; log it and treat it as a mismatch.
+			s.log.Error("stored password hash unreadable", "user_id", u.ID, "err", verr)
+			ok = false
+		}
+		// Upgrading old hashes (imported bcrypt, weaker argon2id) needs
+		// the plain password, which only a successful sign-in has.
+		if ok && !u.Locked() && s.hasher.NeedsRehash(u.PasswordHash) {
+			if h, herr := s.hasher.Hash(password); herr == nil {
+				rehash = h
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, "", "", verifying, err
+	case u == nil:
+		return nil, "", "unknown_email", verifying, nil
+	case !ok:
+		return u, "", "wrong_password", verifying, nil
+	case u.Locked():
+		return u, "", "locked", verifying, nil
 	}
-	return ErrInvalidCredentials
+	return u, rehash, "", verifying, nil
+}
+
+// admitVerify admits one password verification (see limiter.admitVerify),
+// recording a refusal in the audit trail.
+func (s *Service) admitVerify(ctx context.Context, action, email string, c Client, device *deviceToken) (*ticket, error) {
+	t, err := s.limits.admitVerify(ctx, action, email, c, device)
+	if errors.Is(err, ErrRateLimited) {
+		s.onEvent(Event{Type: EventRateLimited, IP: c.IP, Reason: action})
+	}
+	return t, err
 }
 
 // lockUser disables password sign-in for a user and ends their sessions.

@@ -14,6 +14,7 @@ type Store interface {
 	SessionStore
 	ChangeLog
 	ServiceTokenStore
+	MailStore
 
 	// Now reads the database's clock, the one clock every node shares
 	// (auth.Service.SyncClock).

@@ -15,6 +15,9 @@ type User struct {
 	// account; zero means unlocked. A locked account cannot sign in with its
 	// password.
 	LockedAt time.Time
+	// EmailUnconfirmed is set at registration until the address is
+	// confirmed by link (or a password reset, which proves it too).
+	EmailUnconfirmed bool
 }
 
 // Locked reports whether password sign-in is disabled for u.

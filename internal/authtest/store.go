@@ -21,7 +21,7 @@ import (
 // each on its own store.
 func RunStoreTests(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	t.Helper()
-	for _, tc := range storeTests() {
+	for _, tc := range append(storeTests(), mailTests()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.run(t, newStore(t))

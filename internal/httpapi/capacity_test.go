@@ -29,7 +29,7 @@ func TestHashCapacity_Busy(t *testing.T) {
 	const email, pw = "busy@example.com", "busy-secret-1"
 	s := ts.register(t, email, pw)
 
-	release, _, err := limiter.Acquire(t.Context())
+	release, _, err := limiter.Acquire(t.Context(), "")
 	if err != nil {
 		t.Fatalf("Limiter.Acquire: %v", err)
 	}

@@ -27,6 +27,8 @@ var statusOf = map[auth.Code]int{
 	auth.CodeValidationFailed:     http.StatusUnprocessableEntity,
 	auth.CodeRateLimited:          http.StatusTooManyRequests,
 	auth.CodeUnavailable:          http.StatusServiceUnavailable,
+	auth.CodeTokenInvalid:         http.StatusUnprocessableEntity,
+	auth.CodeEmailUnconfirmed:     http.StatusForbidden,
 	auth.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
 	auth.CodePositionExpired:      http.StatusGone,
 }

@@ -47,7 +47,7 @@ func TestLogs_NoSecrets(t *testing.T) {
 	ts.wantStatus(t, http.StatusUnauthorized, signOutViaHeader(script))
 
 	// A 503, which logs its cause at error level.
-	release, _, err := limiter.Acquire(t.Context())
+	release, _, err := limiter.Acquire(t.Context(), "")
 	if err != nil {
 		t.Fatalf("Limiter.Acquire: %v", err)
 	}

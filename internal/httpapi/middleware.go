@@ -144,14 +144,14 @@ func limitBody(next http.Handler) http.Handler {
 
 // DefaultCORSHeaders are the request headers a listed origin may send:
 // the API's own (the seed's Authorization and X-CSRF-Token, the token
-// transport's two) and what SPA frameworks and tracing add on their own —
+// transport's two, the device token of header clients) and what SPA frameworks and tracing add on their own —
 // X-Requested-With (jQuery, Angular and Rails UJS mark XHRs with it) and
 // W3C Trace Context (traceparent, tracestate: OpenTelemetry's browser
 // instrumentation adds them to every fetch). A preflight naming a header
 // outside the list fails in the browser, and with it every call of the app.
 func DefaultCORSHeaders() []string {
 	return []string{"Authorization", "Content-Type", "X-CSRF-Token", "X-Auth-Transport",
-		"X-Refresh-Token", "X-Requested-With", "traceparent", "tracestate"}
+		"X-Refresh-Token", "X-Device-Token", "X-Requested-With", "traceparent", "tracestate"}
 }
 
 // corsExposed are the response headers a listed origin's scripts may read:

@@ -98,8 +98,11 @@ func (s *apiSpec) check(req *http.Request, reqBody string, status int, header ht
 	}
 	if err != nil {
 		// The document's general rule for what it does not list: 404, or
-		// 405 naming the allowed methods, with the Error body.
-		allowed := status == http.StatusNotFound || (status == http.StatusMethodNotAllowed && header.Get("Allow") != "")
+		// 405 naming the allowed methods, with the Error body; a preflight
+		// from an origin outside --cors-origins is refused (403) before any
+		// route is looked at.
+		allowed := status == http.StatusNotFound || (status == http.StatusMethodNotAllowed && header.Get("Allow") != "") ||
+			(status == http.StatusForbidden && req.Method == http.MethodOptions && req.Header.Get("Access-Control-Request-Method") != "")
 		if !allowed {
 			return fmt.Errorf("no operation for it (%v), yet the answer is %d", err, status)
 		}

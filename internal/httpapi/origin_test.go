@@ -96,7 +96,7 @@ func TestCrossOrigin(t *testing.T) {
 			}
 			if tt.wantStatus == http.StatusNoContent {
 				want["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE"
-				want["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token, X-Requested-With, traceparent, tracestate, X-Tenant"
+				want["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-CSRF-Token, X-Auth-Transport, X-Refresh-Token, X-Device-Token, X-Requested-With, traceparent, tracestate, X-Tenant"
 			}
 			for name, v := range want {
 				if got := resp.header.Get(name); got != v {

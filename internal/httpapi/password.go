@@ -19,7 +19,7 @@ func (s *server) handleChangePassword(w http.ResponseWriter, r *http.Request, p 
 		CurrentPassword:      f["current_password"],
 		Password:             f["password"],
 		PasswordConfirmation: f["password_confirmation"],
-		Client:               s.client(r),
+		Client:               s.device(r),
 	})
 	if err != nil {
 		writeError(w, r, s.log, err)

@@ -24,6 +24,10 @@ func (s *server) handleRegister() http.Handler {
 			writeError(w, r, s.log, err)
 			return
 		}
+		if g == nil { // --require-email-confirmation: no session yet
+			writeJSON(w, http.StatusCreated, "ok")
+			return
+		}
 		s.writeGrant(w, r, http.StatusCreated, g)
 	})
 }

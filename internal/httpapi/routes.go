@@ -26,6 +26,14 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/auth/sessions/{id}", s.bounded(s.authenticated(s.handleRevokeSession)))
 	mux.Handle("PUT /v1/auth/password", s.bounded(s.authenticated(s.handleChangePassword)))
 
+	// Account recovery and the address: a mailed token is the credential
+	// of forgot's reset and of confirm.
+	mux.Handle("POST /v1/auth/password/forgot", s.bounded(s.handleForgotPassword()))
+	mux.Handle("POST /v1/auth/password/reset", s.bounded(s.handleResetPassword()))
+	mux.Handle("POST /v1/auth/email/confirm", s.bounded(s.handleConfirmEmail()))
+	mux.Handle("POST /v1/auth/email/confirm/resend", s.bounded(s.authenticated(s.handleResendConfirmation)))
+	mux.Handle("PUT /v1/auth/email", s.bounded(s.authenticated(s.handleChangeEmail)))
+
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 

@@ -62,6 +62,8 @@ type serverOptions struct {
 	limits *auth.Limits
 	// streamHeartbeat is the revocation stream's; 0 is the default.
 	streamHeartbeat time.Duration
+	// requireConfirmed is auth.Config.RequireConfirmed.
+	requireConfirmed bool
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -118,14 +120,15 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		counter, limits = auth.NewMemoryCounter(clock.Now, 1000), *opt.limits
 	}
 	svc, err := auth.NewService(auth.Config{
-		Store:       store,
-		Key:         testKey,
-		Hasher:      opt.hasher,
-		HashLimiter: opt.limiter,
-		Now:         clock.Now,
-		Counter:     counter,
-		Limits:      limits,
-		Logger:      log,
+		Store:            store,
+		Key:              testKey,
+		Hasher:           opt.hasher,
+		HashLimiter:      opt.limiter,
+		Now:              clock.Now,
+		Counter:          counter,
+		Limits:           limits,
+		Logger:           log,
+		RequireConfirmed: opt.requireConfirmed,
 		// The audit trail as cmd/gatehouse logs it: every field of every event.
 		OnEvent: func(e auth.Event) {
 			log.Info("audit", "type", e.Type, "user_id", e.UserID, "session_id", e.SessionID, "ip", e.IP, "reason", e.Reason)

@@ -18,12 +18,13 @@ func (s *server) handleSignIn() http.Handler {
 		g, err := s.svc.SignIn(r.Context(), auth.Credentials{
 			Email:    f["email"],
 			Password: f["password"],
-			Client:   s.client(r),
+			Client:   s.device(r),
 		})
 		if err != nil {
 			writeError(w, r, s.log, err)
 			return
 		}
+		s.writeDevice(w, r, g)
 		s.writeGrant(w, r, http.StatusOK, g)
 	})
 }

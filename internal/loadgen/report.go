@@ -29,7 +29,7 @@ type Row struct {
 // WriteTable writes rows as an aligned text table. The cpu/req column is
 // Result.CPUPerCall, "-" where no CPU was metered.
 func WriteTable(w io.Writer, rows []Row) error {
-	const format = "%-10s %5s %10s %9s %9s %9s %9s %7s %9s %6s  %s\n"
+	const format = "%-14s %5s %10s %9s %9s %9s %9s %7s %9s %6s  %s\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, format, "scenario", "conc", "req/s", "p50", "p90", "p99", "max", "errors", "cpu/req", "ratio", "vs")
 	for _, r := range rows {

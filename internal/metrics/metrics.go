@@ -52,6 +52,8 @@ type Sources struct {
 	FeedHealthy func() bool
 	// LiveSessions counts live sessions (a database query per scrape).
 	LiveSessions func(context.Context) (int64, error)
+	// MailBacklog counts the mails waiting in the outbox.
+	MailBacklog func(context.Context) (int64, error)
 	// ClockOffset is the last measured offset of the database's clock
 	// from the node's.
 	ClockOffset func() time.Duration
@@ -139,17 +141,10 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 		}))
 	}
 	if src.LiveSessions != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "gatehouse_active_sessions", Help: "Sessions not revoked and not expired (-1 if the database did not answer).",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := src.LiveSessions(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+		reg.MustRegister(countGauge("gatehouse_active_sessions", "Sessions not revoked and not expired (-1 if the database did not answer).", src.LiveSessions))
+	}
+	if src.MailBacklog != nil {
+		reg.MustRegister(countGauge("gatehouse_mail_outbox_pending", "Mails waiting in the outbox, due or backing off (-1 if the database did not answer).", src.MailBacklog))
 	}
 	if src.ClockOffset != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -170,6 +165,19 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 		}))
 	}
 	return m
+}
+
+// countGauge is a gauge that runs a database count per scrape.
+func countGauge(name, help string, count func(context.Context) (int64, error)) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := count(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 }
 
 // Handler serves the registry in the Prometheus text format.

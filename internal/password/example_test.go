@@ -18,7 +18,7 @@ func Example() {
 
 	stored, _ := h.Hash("tr0ub4dor&3-but-longer")
 
-	release, _, err := limiter.Acquire(context.Background())
+	release, _, err := limiter.Acquire(context.Background(), "")
 	if err != nil {
 		fmt.Println("busy:", err) // a 503 with Retry-After, not a 401
 		return

@@ -37,7 +37,7 @@ func TestLimiterBoundsConcurrency(t *testing.T) {
 	)
 	for range callers {
 		wg.Go(func() {
-			release, _, err := l.Acquire(context.Background())
+			release, _, err := l.Acquire(context.Background(), "")
 			if err != nil {
 				failures.Add(1)
 				return
@@ -73,13 +73,13 @@ func TestLimiterBusyAfterMaxWait(t *testing.T) {
 	t.Parallel()
 	const maxWait = 20 * time.Millisecond
 	l := password.NewLimiter(1, maxWait)
-	hold, _, err := l.Acquire(context.Background())
+	hold, _, err := l.Acquire(context.Background(), "")
 	if err != nil {
 		t.Fatalf("first Acquire: %v", err)
 	}
 	defer hold()
 
-	release, waited, err := l.Acquire(context.Background())
+	release, waited, err := l.Acquire(context.Background(), "")
 	release() // a no-op on error, and must be safe to call
 	if !errors.Is(err, password.ErrBusy) {
 		t.Fatalf("Acquire on a full limiter = %v, want ErrBusy", err)
@@ -95,12 +95,12 @@ func TestLimiterBusyAfterMaxWait(t *testing.T) {
 func TestLimiterZeroMaxWaitFailsFast(t *testing.T) {
 	t.Parallel()
 	l := password.NewLimiter(1, 0)
-	hold, _, err := l.Acquire(context.Background())
+	hold, _, err := l.Acquire(context.Background(), "")
 	if err != nil {
 		t.Fatalf("first Acquire: %v", err)
 	}
 	defer hold()
-	if _, waited, err := l.Acquire(context.Background()); !errors.Is(err, password.ErrBusy) || waited != 0 {
+	if _, waited, err := l.Acquire(context.Background(), ""); !errors.Is(err, password.ErrBusy) || waited != 0 {
 		t.Errorf("Acquire on a full limiter with maxWait 0 = %v after %v, want ErrBusy after 0", err, waited)
 	}
 }
@@ -108,7 +108,7 @@ func TestLimiterZeroMaxWaitFailsFast(t *testing.T) {
 func TestLimiterContextCancel(t *testing.T) {
 	t.Parallel()
 	l := password.NewLimiter(1, time.Minute)
-	hold, _, err := l.Acquire(context.Background())
+	hold, _, err := l.Acquire(context.Background(), "")
 	if err != nil {
 		t.Fatalf("first Acquire: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestLimiterContextCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := l.Acquire(ctx)
+		_, _, err := l.Acquire(ctx, "")
 		done <- err
 	}()
 	waitFor(t, "Waiting() == 1", func() bool { return l.Waiting() == 1 })
@@ -137,7 +137,7 @@ func TestLimiterDoneContextWithFreeSlot(t *testing.T) {
 	cancel()
 	// A request whose client has gone should not start a hash, even if it
 	// could.
-	if _, _, err := l.Acquire(ctx); !errors.Is(err, context.Canceled) {
+	if _, _, err := l.Acquire(ctx, ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("Acquire(cancelled ctx) = %v, want context.Canceled", err)
 	}
 	if in := l.InFlight(); in != 0 {
@@ -148,7 +148,7 @@ func TestLimiterDoneContextWithFreeSlot(t *testing.T) {
 func TestLimiterWaiterGetsReleasedSlot(t *testing.T) {
 	t.Parallel()
 	l := password.NewLimiter(1, time.Minute)
-	hold, waited, err := l.Acquire(context.Background())
+	hold, waited, err := l.Acquire(context.Background(), "")
 	if err != nil || waited != 0 {
 		t.Fatalf("first Acquire = %v after %v, want nil after 0", err, waited)
 	}
@@ -163,7 +163,7 @@ func TestLimiterWaiterGetsReleasedSlot(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		release, waited, err := l.Acquire(context.Background())
+		release, waited, err := l.Acquire(context.Background(), "")
 		done <- result{release, waited, err}
 	}()
 	waitFor(t, "Waiting() == 1", func() bool { return l.Waiting() == 1 })
@@ -187,12 +187,12 @@ func TestLimiterWaiterGetsReleasedSlot(t *testing.T) {
 func TestLimiterDoubleReleaseHarmless(t *testing.T) {
 	t.Parallel()
 	l := password.NewLimiter(1, 20*time.Millisecond)
-	first, _, err := l.Acquire(context.Background())
+	first, _, err := l.Acquire(context.Background(), "")
 	if err != nil {
 		t.Fatalf("first Acquire: %v", err)
 	}
 	first()
-	second, _, err := l.Acquire(context.Background())
+	second, _, err := l.Acquire(context.Background(), "")
 	if err != nil {
 		t.Fatalf("second Acquire: %v", err)
 	}
@@ -202,7 +202,7 @@ func TestLimiterDoubleReleaseHarmless(t *testing.T) {
 	if in := l.InFlight(); in != 1 {
 		t.Errorf("InFlight() after double release = %d, want 1", in)
 	}
-	if _, _, err := l.Acquire(context.Background()); !errors.Is(err, password.ErrBusy) {
+	if _, _, err := l.Acquire(context.Background(), ""); !errors.Is(err, password.ErrBusy) {
 		t.Errorf("Acquire while second holds the only slot = %v, want ErrBusy", err)
 	}
 }
@@ -233,7 +233,7 @@ func BenchmarkLimiterAcquire(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		release, _, err := l.Acquire(ctx)
+		release, _, err := l.Acquire(ctx, "")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -243,14 +243,14 @@ func BenchmarkLimiterAcquire(b *testing.B) {
 
 func TestLimiterMaxWaitingRefusesAtOnce(t *testing.T) {
 	l := password.NewLimiter(1, time.Minute, password.MaxWaiting(1))
-	release, _, err := l.Acquire(t.Context())
+	release, _, err := l.Acquire(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
 	waiter := make(chan error, 1)
 	go func() {
-		r, _, err := l.Acquire(t.Context())
+		r, _, err := l.Acquire(t.Context(), "")
 		r()
 		waiter <- err
 	}()
@@ -258,7 +258,7 @@ func TestLimiterMaxWaitingRefusesAtOnce(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
-	if _, _, err := l.Acquire(t.Context()); !errors.Is(err, password.ErrBusy) {
+	if _, _, err := l.Acquire(t.Context(), ""); !errors.Is(err, password.ErrBusy) {
 		t.Fatalf("Acquire with the queue full: got %v, want ErrBusy", err)
 	}
 	if d := time.Since(start); d > 100*time.Millisecond {
@@ -268,4 +268,43 @@ func TestLimiterMaxWaitingRefusesAtOnce(t *testing.T) {
 	if err := <-waiter; err != nil {
 		t.Errorf("the queued caller: got %v, want a slot", err)
 	}
+}
+
+// TestLimiterKeyShare is issue 8's: one self-registered account calling
+// PUT /v1/auth/password in a loop filled every hash slot, and other users'
+// sign-ins got ErrBusy (503). One key now holds at most half the slots;
+// its excess waits behind it, and another key is served at once.
+func TestLimiterKeyShare(t *testing.T) {
+	t.Parallel()
+	l := password.NewLimiter(2, 200*time.Millisecond, password.MaxWaiting(4))
+	hold, _, err := l.Acquire(context.Background(), "flood")
+	if err != nil {
+		t.Fatalf("Acquire(flood) #1: %v", err)
+	}
+	defer hold()
+	var busy atomic.Int64
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			release, _, err := l.Acquire(context.Background(), "flood")
+			if err != nil {
+				busy.Add(1)
+				return
+			}
+			release()
+		})
+	}
+	waitFor(t, "the flood to queue", func() bool { return busy.Load() > 0 })
+	if n := l.InFlight(); n != 1 {
+		t.Errorf("InFlight with one key flooding = %d, want 1 (its share of 2 slots)", n)
+	}
+	release, waited, err := l.Acquire(context.Background(), "other")
+	if err != nil {
+		t.Fatalf("Acquire(other) while flood floods = %v, want a slot", err)
+	}
+	release()
+	if waited > 0 {
+		t.Errorf("Acquire(other) waited %v, want none: half the slots are its to take", waited)
+	}
+	wg.Wait()
 }

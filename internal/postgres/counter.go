@@ -2,20 +2,19 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// Counter is an auth.Counter on the counters table: one count per key,
-// shared by every node on the database, so N nodes enforce one summed
-// limit.
+// Counter is an auth.Counter on the counters table (rate windows and
+// back-offs, one row per key) and counter_slots (one row per in-flight
+// holder), shared by every node on the database, so N nodes enforce one
+// budget. Admit and Settle are one statement each.
 //
 // Windows are timed by the database server's clock (statement_timestamp()),
 // not by the nodes'. With node clocks, a node whose clock runs ahead would
@@ -25,7 +24,7 @@ import (
 // clock and has to use short windows.
 type Counter struct {
 	pool  *pgxpool.Pool
-	calls atomic.Uint64 // Incr calls, to pace the sweep of expired rows
+	calls atomic.Uint64 // Admit calls, to pace the sweep of expired rows
 }
 
 var _ auth.Counter = (*Counter)(nil)
@@ -33,7 +32,7 @@ var _ auth.Counter = (*Counter)(nil)
 // Counter returns the auth.Counter on s's database.
 func (s *Store) Counter() *Counter { return &Counter{pool: s.pool} }
 
-// sweepEvery is how many Incr calls pass between two opportunistic
+// sweepEvery is how many Admit calls pass between two opportunistic
 // deletions of expired rows, and sweepBatch how many rows one deletes at
 // most: cheap on the request path, yet faster than keys expire at any
 // plausible rate (a key is one account, address or route).
@@ -42,63 +41,54 @@ const (
 	sweepBatch = 1000
 )
 
-// Incr adds one to key's count and returns the new count and when the
-// current window ends. A window starts at the first Incr after the
-// previous one ended and lasts window. One upsert, so concurrent Incrs on
-// any nodes never lose a count: the row lock orders them.
-func (c *Counter) Incr(ctx context.Context, key string, window time.Duration) (int64, time.Time, error) {
-	if window < time.Microsecond {
-		return 0, time.Time{}, fmt.Errorf("postgres: incr %q: window %v is below the database's microsecond resolution", key, window)
-	}
+// Admit implements auth.Counter in one statement: the counter_admit
+// function of migration 0004.
+func (c *Counter) Admit(ctx context.Context, a auth.Admission) (auth.Decision, error) {
 	if c.calls.Add(1)%sweepEvery == 0 {
-		// Garbage collection only: whether it works changes no count
-		// (an expired row counts as absent), so its error is dropped;
-		// a database failure shows up in the upsert below anyway.
+		// Garbage collection only: whether it works changes no budget
+		// (an expired row counts as absent), so its error is dropped; a
+		// database failure shows up in the admission below anyway.
 		_, _ = c.deleteExpired(ctx, sweepBatch)
 	}
-	// statement_timestamp() is one value for the whole statement, so the
-	// two CASEs cannot disagree about whether the window is over.
-	var count int64
-	var resetAt time.Time
-	err := c.pool.QueryRow(ctx, `INSERT INTO counters AS c (key, count, reset_at)
-		VALUES ($1, 1, statement_timestamp() + $2 * interval '1 microsecond')
-		ON CONFLICT (key) DO UPDATE SET
-			count = CASE WHEN c.reset_at <= statement_timestamp() THEN 1 ELSE c.count + 1 END,
-			reset_at = CASE WHEN c.reset_at <= statement_timestamp() THEN excluded.reset_at ELSE c.reset_at END
-		RETURNING count, reset_at`,
-		key, window.Microseconds()).Scan(&count, timeCol{&resetAt})
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("postgres: incr %q: %w", key, err)
+	var rk, bk, sk []string
+	var rl, rw, bf, bm, bmem, sm []int64
+	for _, r := range a.Rates {
+		rk, rl, rw = append(rk, r.Key), append(rl, r.Limit), append(rw, r.Window.Microseconds())
 	}
-	return count, resetAt, nil
+	for _, b := range a.Backoffs {
+		bk, bf = append(bk, b.Key), append(bf, b.Free)
+		bm, bmem = append(bm, b.MaxDelay.Microseconds()), append(bmem, b.Memory.Microseconds())
+	}
+	for _, s := range a.Slots {
+		sk, sm = append(sk, s.Key), append(sm, s.Max)
+	}
+	var wait int64
+	err := c.pool.QueryRow(ctx, `SELECT counter_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		rk, rl, rw, bk, bf, bm, bmem, sk, sm, a.Holder, a.SlotTTL.Microseconds()).Scan(&wait)
+	if err != nil {
+		return auth.Decision{}, fmt.Errorf("postgres: admit: %w", err)
+	}
+	if wait > 0 {
+		return auth.Decision{RetryAfter: time.Duration(wait) * time.Microsecond}, nil
+	}
+	return auth.Decision{Admitted: true}, nil
 }
 
-// Count returns key's count in its current window and when that ends, or
-// 0 and the zero time if it has none.
-func (c *Counter) Count(ctx context.Context, key string) (int64, time.Time, error) {
-	var count int64
-	var resetAt time.Time
-	err := c.pool.QueryRow(ctx, `SELECT count, reset_at FROM counters
-		WHERE key = $1 AND reset_at > statement_timestamp()`, key).Scan(&count, timeCol{&resetAt})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, time.Time{}, nil
+// Settle implements auth.Counter in one statement.
+func (c *Counter) Settle(ctx context.Context, s auth.Settlement) error {
+	if len(s.Clear)+len(s.Release) == 0 {
+		return nil
 	}
+	_, err := c.pool.Exec(ctx, `WITH cleared AS (DELETE FROM counters WHERE key = ANY($1))
+		DELETE FROM counter_slots WHERE key = ANY($2) AND holder = $3`, s.Clear, s.Release, s.Holder)
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("postgres: count %q: %w", key, err)
-	}
-	return count, resetAt, nil
-}
-
-// Reset forgets key.
-func (c *Counter) Reset(ctx context.Context, key string) error {
-	if _, err := c.pool.Exec(ctx, `DELETE FROM counters WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("postgres: reset %q: %w", key, err)
+		return fmt.Errorf("postgres: settle: %w", err)
 	}
 	return nil
 }
 
 // DeleteExpired deletes every row whose window has ended, in batches, and
-// returns how many it deleted. Incr already does this a little at a time;
+// returns how many it deleted. Admit already does this a little at a time;
 // this is for a periodic job or the CLI.
 func (c *Counter) DeleteExpired(ctx context.Context) (int64, error) {
 	var total int64
@@ -114,18 +104,28 @@ func (c *Counter) DeleteExpired(ctx context.Context) (int64, error) {
 	}
 }
 
-// deleteExpired deletes up to limit expired rows, oldest first. SKIP
-// LOCKED: a row that an Incr holds is live, and nobody should wait on the
+// deleteExpired deletes up to limit expired rows of counters and of
+// counter_slots (a slot whose node died), oldest first. SKIP LOCKED: a
+// row that an admission holds is live, and nobody should wait on the
 // sweep.
 func (c *Counter) deleteExpired(ctx context.Context, limit int) (int64, error) {
-	tag, err := c.pool.Exec(ctx, `DELETE FROM counters WHERE key IN (
-			SELECT key FROM counters
-			WHERE reset_at <= statement_timestamp()
-			ORDER BY reset_at
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED)`, limit)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+	var n int64
+	err := c.pool.QueryRow(ctx, `WITH slots AS (
+			DELETE FROM counter_slots WHERE (key, holder) IN (
+				SELECT key, holder FROM counter_slots
+				WHERE expires_at <= statement_timestamp()
+				ORDER BY expires_at
+				LIMIT $1
+				FOR UPDATE SKIP LOCKED)
+			RETURNING 1),
+		counts AS (
+			DELETE FROM counters WHERE key IN (
+				SELECT key FROM counters
+				WHERE reset_at <= statement_timestamp()
+				ORDER BY reset_at
+				LIMIT $1
+				FOR UPDATE SKIP LOCKED)
+			RETURNING 1)
+		SELECT greatest((SELECT count(*) FROM slots), (SELECT count(*) FROM counts))`, limit).Scan(&n)
+	return n, err
 }

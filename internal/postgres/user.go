@@ -14,10 +14,14 @@ import (
 
 const userColumns = `id, email, password_hash, created_at, updated_at, locked_at`
 
-// scanUser reads one row of userColumns.
+// userSelect are the columns scanUser reads: userColumns (what imports
+// write) and the confirmation flag.
+const userSelect = userColumns + `, email_confirmation_pending`
+
+// scanUser reads one row of userSelect.
 func scanUser(row pgx.Row, u *auth.User) error {
 	return row.Scan(&u.ID, &u.Email, &u.PasswordHash,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt})
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed)
 }
 
 // CreateUser inserts u and its first session sess (nil for an account
@@ -28,15 +32,15 @@ func scanUser(row pgx.Row, u *auth.User) error {
 // With a session, both inserts are one statement: atomic without a
 // transaction block, and one round trip.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session) error {
-	const insertUser = `INSERT INTO users (email, password_hash, created_at, updated_at, locked_at)
-		VALUES ($1, $2, $3, $4, $5)
+	const insertUser = `INSERT INTO users (email, password_hash, created_at, updated_at, locked_at, email_confirmation_pending)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		RETURNING id`
-	args := []any{u.Email, u.PasswordHash, u.CreatedAt, u.UpdatedAt, nullTime(u.LockedAt)}
+	args := []any{u.Email, u.PasswordHash, u.CreatedAt, u.UpdatedAt, nullTime(u.LockedAt), u.EmailUnconfirmed}
 	query := insertUser
 	if sess != nil {
 		query = `WITH u AS (` + insertUser + `)
 			INSERT INTO sessions (` + sessionColumns + `)
-			SELECT $6, u.id, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM u
+			SELECT $7, u.id, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM u
 			RETURNING user_id`
 		args = append(args, sess.ID, sess.Generation, sess.RotatedAt, sess.AccessExpiresAt, sess.CreatedAt,
 			sess.LastUsedAt, sess.ExpiresAt, nullTime(sess.RevokedAt), sess.IP, sess.UserAgent)
@@ -60,7 +64,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session
 // auth.ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email), &u)
+	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userSelect+` FROM users WHERE email = $1`, email), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -73,7 +77,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 // UserByID returns user id, or auth.ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id), &u)
+	err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userSelect+` FROM users WHERE id = $1`, id), &u)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -163,7 +167,7 @@ func (s *Store) ListUsers(ctx context.Context, afterID int64, limit int) ([]auth
 	if limit <= 0 {
 		return users, nil
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+userSelect+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list users: %w", err)
 	}

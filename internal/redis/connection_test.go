@@ -6,6 +6,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
@@ -25,22 +26,25 @@ func TestCounter_ConnectionLost(t *testing.T) {
 	c := NewCounter(client, prefix)
 	ctx := t.Context()
 
-	if n, _, err := c.Incr(ctx, "k", time.Minute); err != nil || n != 1 {
-		t.Fatalf("Incr(k) through the proxy = %d, %v; want 1, nil", n, err)
+	// Limit 2: the first admission takes one, the one after the outage
+	// the other, and a third is refused: the count lived in Redis.
+	rate := auth.Admission{Rates: []auth.Rate{{Key: "k", Limit: 2, Window: time.Minute}}}
+	if d, err := c.Admit(ctx, rate); err != nil || !d.Admitted {
+		t.Fatalf("Admit(k) through the proxy = %+v, %v; want admitted", d, err)
 	}
 
 	p.Cut()
 	for i := range 3 {
 		start := time.Now()
-		_, _, err := c.Incr(ctx, "k", time.Minute)
+		_, err := c.Admit(ctx, rate)
 		took := time.Since(start)
-		checkUnavailable(t, "Incr(k) with the proxy closed", err)
+		checkUnavailable(t, "Admit(k) with the proxy closed", err)
 		if took > 2*time.Second {
-			t.Errorf("Incr(k) #%d with the proxy closed took %v, want an error within 2s", i+1, took)
+			t.Errorf("Admit(k) #%d with the proxy closed took %v, want an error within 2s", i+1, took)
 		}
 	}
-	if _, _, err := c.Count(ctx, "k"); err == nil {
-		t.Errorf("Count(k) with the proxy closed = nil error, want one")
+	if err := c.Settle(ctx, auth.Settlement{Clear: []string{"x"}}); err == nil {
+		t.Errorf("Settle with the proxy closed = nil error, want one")
 	}
 
 	p.Restore(t)
@@ -48,19 +52,19 @@ func TestCounter_ConnectionLost(t *testing.T) {
 	// dials; give it a little longer than that.
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		n, _, err := c.Count(ctx, "k")
+		d, err := c.Admit(ctx, rate)
 		if err == nil {
-			if n != 1 {
-				t.Errorf("Count(k) after the proxy came back = %d, want 1: the count lives in Redis", n)
+			if !d.Admitted {
+				t.Errorf("Admit(k) after the proxy came back refused, want admitted: the outage counted nothing")
 			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Count(k) 3s after the proxy came back = %v, want the client to have reconnected", err)
+			t.Fatalf("Admit(k) 3s after the proxy came back = %v, want the client to have reconnected", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n, _, err := c.Incr(ctx, "k", time.Minute); err != nil || n != 2 {
-		t.Errorf("Incr(k) after the proxy came back = %d, %v; want 2, nil", n, err)
+	if d, err := c.Admit(ctx, rate); err != nil || d.Admitted {
+		t.Errorf("Admit(k) #3 = %+v, %v; want refused: the count lives in Redis", d, err)
 	}
 }

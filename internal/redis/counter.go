@@ -10,17 +10,20 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// Counter is an auth.Counter on Redis: one integer key per count, whose
-// expiry is the end of its window. Every node on the same server and prefix
-// shares the counts.
+// Counter is an auth.Counter on Redis: a rate window is an integer key
+// whose expiry is the end of its window, a back-off a hash {n, until}
+// whose expiry is when it is forgotten, and the slots of a key a sorted
+// set of holders scored by when each slot frees itself. Every node on the
+// same server and prefix shares them. Admit is one script, Settle one
+// pipeline: one round trip each.
 //
 // Windows are timed by the Redis server's clock (key expiry), not the
 // nodes', for the reason postgres.Counter gives: nodes whose clocks
 // disagree would disagree about when a window ends, and the fast one would
 // hand out fresh allowances. Only the remaining time crosses the wire, so
-// resetAt is this node's clock plus the key's remaining TTL, read when the
-// reply arrives: it may be late by up to a round trip, never early, so a
-// client that waits out Retry-After is not refused for coming back too soon.
+// a refusal's wait is counted from the reply's arrival: it may be late by up
+// to a round trip, never early, so a client that waits out Retry-After is
+// not refused for coming back too soon.
 //
 // Failures (Redis down, unreachable, timing out) are returned as plain
 // errors, which the service answers with 503. Rate limits therefore fail
@@ -34,9 +37,9 @@ import (
 // checking one counts nothing; refreshing one does count, so in a long
 // outage sessions lapse as their access tokens expire.
 type Counter struct {
-	client      *goredis.Client
-	prefix      string
-	incr, count *goredis.Script
+	client *goredis.Client
+	prefix string
+	admit  *goredis.Script
 }
 
 var _ auth.Counter = (*Counter)(nil)
@@ -46,113 +49,142 @@ var _ auth.Counter = (*Counter)(nil)
 // server without sharing counts. Give each deployment its own prefix,
 // e.g. "gatehouse:". The client stays the caller's to close.
 func NewCounter(client *goredis.Client, prefix string) *Counter {
-	return &Counter{
-		client: client,
-		prefix: prefix,
-		incr:   goredis.NewScript(incrLua),
-		count:  goredis.NewScript(countLua),
-	}
+	return &Counter{client: client, prefix: prefix, admit: goredis.NewScript(admitLua)}
 }
 
-// incrLua adds one to KEYS[1] and returns the new count and the
-// milliseconds left in its window, starting a window of ARGV[1] ms when the
-// key is new (or has expired, which to Redis is the same).
+// admitLua is auth.Counter's Admit: KEYS are the rate, back-off and slot
+// keys in that order; ARGV their numbers of each, the holder, the slot
+// TTL (ms), then per rate its limit and window (ms), per back-off its
+// free count, maximum delay and memory (ms), per slot its maximum. It
+// returns 0 if admitted, else the wait in ms.
 //
-// Why a script: INCR and PEXPIRE must be one step. Sent as two commands, a
-// node that dies between them, or a connection that drops, leaves a key
-// with no expiry: a count that never ends, an address or account blocked
-// for good. A script runs atomically, and in one round trip: EVALSHA sends
-// only the script's hash (the source goes once more after a Redis restart,
-// when EVALSHA is answered NOSCRIPT). The alternative, SET key 0 NX PX
-// window then INCR then PTTL, is as good only inside MULTI/EXEC: pipelined
-// without it, the key can expire between the SET that found it and the
-// INCR, which then creates it with no expiry. The script says it in fewer
-// words, and also repairs a key that lost its expiry some other way (a
-// PERSIST, a hand-made SET): the key gets this window rather than counting
-// forever.
-//
-// PEXPIRE only when the key is new, never on every call: that would make
-// the window slide, and a client retrying steadily just inside its budget,
-// or over it, would never see it reset.
-const incrLua = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then
-	redis.call('PEXPIRE', KEYS[1], ARGV[1])
-	return {n, tonumber(ARGV[1])}
+// A script because the check and the take must be one step on every node
+// (EVALSHA sends only the script's hash; the source goes once more after a
+// Redis restart). Times are the server's (TIME), so nodes whose clocks
+// disagree still agree on when a window or block ends. A window's expiry
+// is set when it starts and never moved, or it would slide and a client
+// retrying steadily would never see it reset; a key found without one
+// (a PERSIST, a hand-made SET) is given one rather than counting forever.
+const admitLua = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nr, nb, ns = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local holder, slotTTL = ARGV[4], tonumber(ARGV[5])
+local ra, ba, sa = 6, 6 + 2 * nr, 6 + 2 * nr + 3 * nb
+local wait = 0
+for i = 1, nr do
+	local k = KEYS[i]
+	local n = tonumber(redis.call('GET', k) or '0')
+	if n >= tonumber(ARGV[ra + 2 * (i - 1)]) then
+		wait = math.max(wait, redis.call('PTTL', k), 1)
+	end
 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
-	redis.call('PEXPIRE', KEYS[1], ARGV[1])
-	ttl = tonumber(ARGV[1])
+for i = 1, nb do
+	local u = tonumber(redis.call('HGET', KEYS[nr + i], 'until') or '0')
+	if u > now then
+		wait = math.max(wait, u - now)
+	end
 end
-return {n, ttl}
+for i = 1, ns do
+	local k = KEYS[nr + nb + i]
+	redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+	if redis.call('ZCARD', k) >= tonumber(ARGV[sa + i - 1]) then
+		wait = math.max(wait, 1000)
+	end
+end
+if wait > 0 then
+	return wait
+end
+for i = 1, nr do
+	local k = KEYS[i]
+	local n = redis.call('INCR', k)
+	if n == 1 or redis.call('PTTL', k) < 0 then
+		redis.call('PEXPIRE', k, ARGV[ra + 2 * (i - 1) + 1])
+	end
+end
+for i = 1, nb do
+	local k = KEYS[nr + i]
+	local o = ba + 3 * (i - 1)
+	local free, maxDelay = tonumber(ARGV[o]), tonumber(ARGV[o + 1])
+	local n = redis.call('HINCRBY', k, 'n', 1)
+	if n == 1 or redis.call('PTTL', k) < 0 then
+		redis.call('PEXPIRE', k, ARGV[o + 2])
+	end
+	if n > free then
+		-- auth.BackoffDelay: 1 s doubling past free, capped; only extended.
+		local d = maxDelay
+		if n - free - 1 < 32 then
+			d = math.min(1000 * 2 ^ (n - free - 1), maxDelay)
+		end
+		local u = math.max(tonumber(redis.call('HGET', k, 'until') or '0'), now + d)
+		redis.call('HSET', k, 'until', string.format('%d', u))
+		if redis.call('PTTL', k) < u - now then
+			redis.call('PEXPIRE', k, string.format('%d', u - now))
+		end
+	end
+end
+for i = 1, ns do
+	local k = KEYS[nr + nb + i]
+	redis.call('ZADD', k, now + slotTTL, holder)
+	redis.call('PEXPIRE', k, slotTTL)
+end
+return 0
 `
 
-// countLua returns KEYS[1]'s count and the milliseconds left in its
-// window, or {0, -2} if it has none. A script rather than GET and PTTL
-// pipelined: the key could expire between the two.
-const countLua = `
-local v = redis.call('GET', KEYS[1])
-if not v then
-	return {0, -2}
-end
-local n = tonumber(v)
-if not n then
-	return redis.error_reply('ERR value is not an integer')
-end
-return {n, redis.call('PTTL', KEYS[1])}
-`
-
-// Incr adds one to key's count and returns the new count and when the
-// current window ends. A window starts at the first Incr after the
-// previous one ended and lasts window, to the millisecond. Concurrent
-// Incrs on any nodes never lose a count: Redis runs scripts one at a time.
+// Admit implements auth.Counter in one script run.
 //
-// A connection found broken (not merely slow) after the script was sent is
-// retried once, so in rare failures one event counts twice: the safe
-// direction for a limit.
-func (c *Counter) Incr(ctx context.Context, key string, window time.Duration) (int64, time.Time, error) {
-	if window < time.Millisecond {
-		return 0, time.Time{}, fmt.Errorf("redis: incr %q: window %v is below Redis's millisecond resolution", key, window)
+// Failures (Redis down, unreachable, timing out) are returned as errors,
+// which the service answers with 503: limits fail closed, see Counter.
+func (c *Counter) Admit(ctx context.Context, a auth.Admission) (auth.Decision, error) {
+	keys := make([]string, 0, len(a.Rates)+len(a.Backoffs)+len(a.Slots))
+	args := []any{len(a.Rates), len(a.Backoffs), len(a.Slots), a.Holder, ms(a.SlotTTL)}
+	for _, r := range a.Rates {
+		keys = append(keys, c.prefix+r.Key)
+		args = append(args, r.Limit, ms(r.Window))
 	}
-	r, err := c.incr.Run(ctx, c.client, []string{c.prefix + key}, window.Milliseconds()).Int64Slice()
-	now := time.Now()
+	for _, b := range a.Backoffs {
+		keys = append(keys, c.prefix+b.Key)
+		args = append(args, b.Free, ms(b.MaxDelay), ms(b.Memory))
+	}
+	for _, s := range a.Slots {
+		keys = append(keys, c.prefix+s.Key)
+		args = append(args, s.Max)
+	}
+	wait, err := c.admit.Run(ctx, c.client, keys, args...).Int64()
 	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("redis: incr %q: %w", key, err)
+		return auth.Decision{}, fmt.Errorf("redis: admit: %w", err)
 	}
-	if len(r) != 2 {
-		return 0, time.Time{}, fmt.Errorf("redis: incr %q: script returned %d values, want 2", key, len(r))
+	if wait > 0 {
+		return auth.Decision{RetryAfter: time.Duration(wait) * time.Millisecond}, nil
 	}
-	return r[0], now.Add(time.Duration(r[1]) * time.Millisecond).UTC(), nil
+	return auth.Decision{Admitted: true}, nil
 }
 
-// Count returns key's count in its current window and when that ends, or 0
-// and the zero time if it has none.
-func (c *Counter) Count(ctx context.Context, key string) (int64, time.Time, error) {
-	r, err := c.count.Run(ctx, c.client, []string{c.prefix + key}).Int64Slice()
-	now := time.Now()
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("redis: count %q: %w", key, err)
-	}
-	if len(r) != 2 {
-		return 0, time.Time{}, fmt.Errorf("redis: count %q: script returned %d values, want 2", key, len(r))
-	}
-	n, ttl := r[0], r[1]
-	switch {
-	case ttl == -2:
-		return 0, time.Time{}, nil
-	case ttl < 0:
-		// No expiry: not written by Incr, which the next Incr repairs.
-		// Count it, and let the window look over now.
-		return n, now.UTC(), nil
-	}
-	return n, now.Add(time.Duration(ttl) * time.Millisecond).UTC(), nil
-}
+// ms is d in Redis's milliseconds, at least one: a zero expiry would be
+// an error, a zero window no window.
+func ms(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
 
-// Reset forgets key.
-func (c *Counter) Reset(ctx context.Context, key string) error {
-	if err := c.client.Del(ctx, c.prefix+key).Err(); err != nil {
-		return fmt.Errorf("redis: reset %q: %w", key, err)
+// Settle implements auth.Counter in one pipelined round trip. Both
+// commands are idempotent, so no script is needed.
+func (c *Counter) Settle(ctx context.Context, s auth.Settlement) error {
+	if len(s.Clear)+len(s.Release) == 0 {
+		return nil
+	}
+	_, err := c.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		if len(s.Clear) > 0 {
+			keys := make([]string, len(s.Clear))
+			for i, k := range s.Clear {
+				keys[i] = c.prefix + k
+			}
+			p.Del(ctx, keys...)
+		}
+		for _, k := range s.Release {
+			p.ZRem(ctx, c.prefix+k, s.Holder)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis: settle: %w", err)
 	}
 	return nil
 }

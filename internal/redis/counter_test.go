@@ -79,16 +79,17 @@ func TestCounter(t *testing.T) {
 }
 
 // Keys live under the prefix, with the window as their TTL, and counters
-// with different prefixes on one server never see each other's counts.
+// with different prefixes on one server never see each other's budgets.
 func TestCounter_Prefix(t *testing.T) {
 	t.Parallel()
 	client := newTestClient(t)
 	ctx := t.Context()
 	a, prefixA := newTestCounter(t, client)
 	b, _ := newTestCounter(t, client)
+	rate := auth.Admission{Rates: []auth.Rate{{Key: "k", Limit: 1, Window: time.Minute}}}
 
-	if _, _, err := a.Incr(ctx, "k", time.Minute); err != nil {
-		t.Fatalf("a.Incr(k) = %v", err)
+	if d, err := a.Admit(ctx, rate); err != nil || !d.Admitted {
+		t.Fatalf("a.Admit(rate k) = %+v, %v; want admitted", d, err)
 	}
 	if got, err := client.Get(ctx, prefixA+"k").Result(); err != nil || got != "1" {
 		t.Errorf("GET %sk = %q, %v; want \"1\", nil", prefixA, got, err)
@@ -96,57 +97,42 @@ func TestCounter_Prefix(t *testing.T) {
 	if ttl, err := client.PTTL(ctx, prefixA+"k").Result(); err != nil || ttl <= 59*time.Second || ttl > time.Minute {
 		t.Errorf("PTTL %sk = %v, %v; want just under the 1m window", prefixA, ttl, err)
 	}
-	if n, _, err := b.Count(ctx, "k"); err != nil || n != 0 {
-		t.Errorf("b.Count(k) after a.Incr(k) = %d, %v; want 0, nil: prefixes separate counts", n, err)
+	if d, err := b.Admit(ctx, rate); err != nil || !d.Admitted {
+		t.Errorf("b.Admit(rate k) after a's = %+v, %v; want admitted: prefixes separate budgets", d, err)
 	}
-	if n, _, err := b.Incr(ctx, "k", time.Minute); err != nil || n != 1 {
-		t.Errorf("b.Incr(k) = %d, %v; want 1, nil", n, err)
-	}
-	if err := b.Reset(ctx, "k"); err != nil {
-		t.Fatalf("b.Reset(k) = %v", err)
-	}
-	if n, _, err := a.Count(ctx, "k"); err != nil || n != 1 {
-		t.Errorf("a.Count(k) after b.Reset(k) = %d, %v; want 1, nil", n, err)
+	if d, err := a.Admit(ctx, rate); err != nil || d.Admitted {
+		t.Errorf("a.Admit(rate k) #2 = %+v, %v; want refused", d, err)
 	}
 }
 
 // A key that somehow lost its expiry (a PERSIST, a hand-made SET) would
-// count forever, blocking its address or account for good; Incr gives it
-// the window it is asked for, keeping the count.
+// count forever, blocking its address or account for good; Admit gives it
+// an expiry, keeping the count.
 func TestCounter_KeyWithoutExpiry(t *testing.T) {
 	t.Parallel()
 	client := newTestClient(t)
 	ctx := t.Context()
 	c, prefix := newTestCounter(t, client)
-	if err := client.Set(ctx, prefix+"k", 5, 0).Err(); err != nil {
+	if err := client.Set(ctx, prefix+"rate", 5, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n, resetAt, err := c.Count(ctx, "k"); err != nil || n != 5 || resetAt.After(time.Now()) {
-		t.Errorf("Count(k) on a key without expiry = %d, %v, %v; want 5, a time already past, nil", n, resetAt, err)
+	if err := client.HSet(ctx, prefix+"backoff", "n", 1).Err(); err != nil {
+		t.Fatal(err)
 	}
-	n, resetAt, err := c.Incr(ctx, "k", time.Minute)
-	if err != nil || n != 6 {
-		t.Fatalf("Incr(k, 1m) on a key without expiry = %d, %v; want 6, nil", n, err)
+	a := auth.Admission{
+		Rates:    []auth.Rate{{Key: "rate", Limit: 10, Window: time.Minute}},
+		Backoffs: []auth.Backoff{{Key: "backoff", Free: 10, MaxDelay: time.Hour, Memory: time.Hour}},
 	}
-	if d := time.Until(resetAt); d < 59*time.Second || d > time.Minute {
-		t.Errorf("Incr(k, 1m) on a key without expiry: window ends in %v, want about 1m", d)
+	if d, err := c.Admit(ctx, a); err != nil || !d.Admitted {
+		t.Fatalf("Admit on keys without expiry = %+v, %v; want admitted", d, err)
 	}
-	if ttl, err := client.PTTL(ctx, prefix+"k").Result(); err != nil || ttl <= 0 {
-		t.Errorf("PTTL %sk after Incr = %v, %v; want an expiry", prefix, ttl, err)
-	}
-}
-
-func TestCounter_WindowTooShort(t *testing.T) {
-	t.Parallel()
-	client := newTestClient(t)
-	c, prefix := newTestCounter(t, client)
-	for _, window := range []time.Duration{0, -time.Second, time.Millisecond - 1} {
-		if n, _, err := c.Incr(t.Context(), "k", window); err == nil {
-			t.Errorf("Incr(k, %v) = %d, nil; want an error: PEXPIRE counts milliseconds", window, n)
+	for _, k := range []string{"rate", "backoff"} {
+		if ttl, err := client.PTTL(ctx, prefix+k).Result(); err != nil || ttl <= 0 {
+			t.Errorf("PTTL %s%s after Admit = %v, %v; want an expiry", prefix, k, ttl, err)
 		}
 	}
-	if n, err := client.Exists(t.Context(), prefix+"k").Result(); err != nil || n != 0 {
-		t.Errorf("EXISTS %sk after refused Incrs = %d, %v; want 0: nothing written", prefix, n, err)
+	if got, _ := client.Get(ctx, prefix+"rate").Result(); got != "6" {
+		t.Errorf("GET %srate after Admit = %q, want \"6\": the count kept", prefix, got)
 	}
 }
 
@@ -160,26 +146,35 @@ func TestCounter_NotACount(t *testing.T) {
 	if err := client.Set(ctx, prefix+"k", "not a number", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if n, _, err := c.Incr(ctx, "k", time.Minute); err == nil {
-		t.Errorf("Incr(k) on a string value = %d, nil; want an error", n)
-	}
-	if n, _, err := c.Count(ctx, "k"); err == nil {
-		t.Errorf("Count(k) on a string value = %d, nil; want an error", n)
+	if d, err := c.Admit(ctx, auth.Admission{Rates: []auth.Rate{{Key: "k", Limit: 10, Window: time.Minute}}}); err == nil {
+		t.Errorf("Admit(rate k) on a string value = %+v, nil; want an error", d)
 	}
 }
 
-// BenchmarkIncr measures one Incr: a round trip to the server and a script
-// run. OneKey is one caller on one key, Parallel many callers on their own
-// keys through the pool.
-func BenchmarkIncr(b *testing.B) {
+// BenchmarkAdmit measures one sign-in's admission and settlement: two
+// round trips. OneKey is one caller on one account, Parallel many callers
+// on their own accounts through the pool.
+func BenchmarkAdmit(b *testing.B) {
 	client := newTestClient(b)
 	c, _ := newTestCounter(b, client)
+	signIn := func(b *testing.B, ctx context.Context, key string) {
+		a := auth.Admission{
+			Rates:    []auth.Rate{{Key: "ip:" + key, Limit: 1 << 40, Window: time.Minute}},
+			Backoffs: []auth.Backoff{{Key: "fail:" + key, Free: 1 << 40, MaxDelay: time.Hour, Memory: time.Hour}},
+			Slots:    []auth.Slot{{Key: "slot:" + key, Max: 4}},
+			Holder:   "h", SlotTTL: time.Minute,
+		}
+		if _, err := c.Admit(ctx, a); err != nil {
+			b.Error(err)
+		}
+		if err := c.Settle(ctx, auth.Settlement{Clear: []string{"fail:" + key}, Release: []string{"slot:" + key}, Holder: "h"}); err != nil {
+			b.Error(err)
+		}
+	}
 	b.Run("OneKey", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := c.Incr(b.Context(), "k", time.Hour); err != nil {
-				b.Fatal(err)
-			}
+			signIn(b, b.Context(), "k")
 		}
 	})
 	b.Run("Parallel", func(b *testing.B) {
@@ -188,10 +183,7 @@ func BenchmarkIncr(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			key := "p" + strconv.FormatInt(next.Add(1), 10)
 			for pb.Next() {
-				if _, _, err := c.Incr(context.Background(), key, time.Hour); err != nil {
-					b.Error(err)
-					return
-				}
+				signIn(b, context.Background(), key)
 			}
 		})
 	})

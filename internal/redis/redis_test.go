@@ -96,15 +96,13 @@ func TestOpen_Unreachable(t *testing.T) {
 	c := NewCounter(client, "gatehouse-test:")
 	for range 3 {
 		start := time.Now()
-		_, _, err := c.Incr(t.Context(), "k", time.Minute)
+		_, err := c.Admit(t.Context(), testRate)
 		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("Incr on port 1 took %v, want an error within 2s", took)
+			t.Errorf("Admit on port 1 took %v, want an error within 2s", took)
 		}
-		checkUnavailable(t, "Incr on port 1", err)
+		checkUnavailable(t, "Admit on port 1", err)
 	}
-	_, _, err = c.Count(t.Context(), "k")
-	checkUnavailable(t, "Count on port 1", err)
-	checkUnavailable(t, "Reset on port 1", c.Reset(t.Context(), "k"))
+	checkUnavailable(t, "Settle on port 1", c.Settle(t.Context(), auth.Settlement{Clear: []string{"k"}}))
 }
 
 // A server that accepts connections and then says nothing (a hung Redis, a
@@ -141,25 +139,28 @@ func TestCounter_StalledServer(t *testing.T) {
 	c := NewCounter(client, "gatehouse-test:")
 
 	start := time.Now()
-	_, _, err = c.Incr(t.Context(), "k", time.Minute)
+	_, err = c.Admit(t.Context(), testRate)
 	took := time.Since(start)
-	checkUnavailable(t, "Incr on a stalled server", err)
+	checkUnavailable(t, "Admit on a stalled server", err)
 	// Read timeout 1s per try, one retry.
 	if limit := (maxRetries + 1) * (ioTimeout + 500*time.Millisecond); took > limit {
-		t.Errorf("Incr on a stalled server took %v, want an error within %v", took, limit)
+		t.Errorf("Admit on a stalled server took %v, want an error within %v", took, limit)
 	}
-	t.Logf("Incr on a stalled server failed after %v: %v", took, err)
+	t.Logf("Admit on a stalled server failed after %v: %v", took, err)
 
 	// A request deadline shorter than the timeouts is honored.
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	_, _, err = c.Count(ctx, "k")
+	err = c.Settle(ctx, auth.Settlement{Clear: []string{"k"}})
 	if took := time.Since(start); took > time.Second {
-		t.Errorf("Count with a 200ms deadline on a stalled server took %v, want about 200ms", took)
+		t.Errorf("Settle with a 200ms deadline on a stalled server took %v, want about 200ms", took)
 	}
-	checkUnavailable(t, "Count with a 200ms deadline on a stalled server", err)
+	checkUnavailable(t, "Settle with a 200ms deadline on a stalled server", err)
 }
+
+// testRate is an admission that only takes from one rate window.
+var testRate = auth.Admission{Rates: []auth.Rate{{Key: "k", Limit: 10, Window: time.Minute}}}
 
 // checkUnavailable checks that err is a failure the service answers with
 // 503: a plain error, not an *auth.Error.

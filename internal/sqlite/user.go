@@ -12,10 +12,14 @@ import (
 
 const userColumns = `id, email, password_hash, created_at, updated_at, locked_at`
 
-// scanUser reads one row of userColumns.
+// userSelect are the columns scanUser reads: userColumns (what imports
+// write) and the confirmation flag.
+const userSelect = userColumns + `, email_confirmation_pending`
+
+// scanUser reads one row of userSelect.
 func scanUser(row interface{ Scan(...any) error }, u *auth.User) error {
 	return row.Scan(&u.ID, &u.Email, &u.PasswordHash,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt})
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed)
 }
 
 // CreateUser inserts u and its first session sess (nil for an account made
@@ -25,9 +29,9 @@ func scanUser(row interface{ Scan(...any) error }, u *auth.User) error {
 func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session) error {
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at, updated_at, locked_at)
-			VALUES (?, ?, ?, ?, ?)`,
-			u.Email, u.PasswordHash, micros(u.CreatedAt), micros(u.UpdatedAt), nullMicros(u.LockedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (email, password_hash, created_at, updated_at, locked_at, email_confirmation_pending)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			u.Email, u.PasswordHash, micros(u.CreatedAt), micros(u.UpdatedAt), nullMicros(u.LockedAt), u.EmailUnconfirmed)
 		if isUniqueViolation(err) {
 			return auth.ErrEmailTaken
 		}
@@ -55,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session
 // auth.ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.reader.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email), &u)
+	err := scanUser(s.reader.QueryRowContext(ctx, `SELECT `+userSelect+` FROM users WHERE email = ?`, email), &u)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -68,7 +72,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 // UserByID returns user id, or auth.ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.reader.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id), &u)
+	err := scanUser(s.reader.QueryRowContext(ctx, `SELECT `+userSelect+` FROM users WHERE id = ?`, id), &u)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -158,7 +162,7 @@ func (s *Store) ListUsers(ctx context.Context, afterID int64, limit int) ([]auth
 	if limit <= 0 {
 		return users, nil
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+	rows, err := s.reader.QueryContext(ctx, `SELECT `+userSelect+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
