@@ -69,6 +69,7 @@ func storeTests() []storeTest {
 		{"DeleteEndedSessions", testDeleteEndedSessions},
 		{"SessionChanges", testSessionChanges},
 		{"SessionChanges_Empty", testSessionChangesEmpty},
+		{"SessionChanges_Concurrent", testSessionChangesConcurrent},
 		{"ServiceTokens", testServiceTokens},
 
 		{"Ready", testReady},
