@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runMail(ctx, args, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
+	case "service-tokens":
+		return runServiceTokens(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, getenv, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
@@ -88,6 +90,7 @@ Commands:
   sessions     list and revoke sessions
   mail         inspect the mail outbox: list, retry
   keys         rotate the keys that sign access tokens: list, add, activate, retire, remove
+  service-tokens  credentials of services following the revocation stream: create, list, revoke
   bench        measure throughput and latency on this machine (loopback only)
   healthcheck  exit 0 if the local server answers /healthz (for container health checks)
   version      print the version, commit and Go version (also --version)

@@ -258,6 +258,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		JWKS:             a.keys.tokens.JWKS,
 		JWKSMaxAge:       keyring.JWKSMaxAge,
 		RequestTimeout:   cfg.HashWait + storeBudget,
+		Stop:             ctx.Done(),
 	})
 	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
 	return a, nil

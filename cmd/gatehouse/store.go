@@ -139,6 +139,12 @@ func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
 		defer tick.Stop()
 		for {
 			pruneEndedSessions(ctx, store, log)
+			// SQLite's change log is pruned by its follower (Follow).
+			if pg, ok := store.(*postgres.Store); ok {
+				if err := pg.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("pruning the session change log", "err", err)
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return

@@ -30,6 +30,7 @@ const (
 	CodeTokenInvalid         Code = "token_invalid"
 	CodeEmailUnconfirmed     Code = "email_unconfirmed"
 	CodeOutcomeUnknown       Code = "outcome_unknown"
+	CodePositionExpired      Code = "position_expired"
 )
 
 // Error is the one error type that crosses the API boundary. Message is
@@ -76,7 +77,11 @@ var (
 	// have committed: the connection failed after the statement or its
 	// COMMIT may have reached the database. docs/api.md says how each
 	// endpoint is retried safely.
-	ErrOutcomeUnknown = &Error{Code: CodeOutcomeUnknown, Message: "Service temporarily unavailable; the change may or may not have been made", RetryAfter: time.Second}
+	// ErrPositionExpired: a revocation stream position whose successors
+	// were pruned (or that this database never had). The follower must
+	// start over without a position and rebuild its state.
+	ErrPositionExpired = &Error{Code: CodePositionExpired, Message: "Stream position expired; reconnect without a position to resync"}
+	ErrOutcomeUnknown  = &Error{Code: CodeOutcomeUnknown, Message: "Service temporarily unavailable; the change may or may not have been made", RetryAfter: time.Second}
 
 	// ErrEmailTaken is returned by UserStore when the normalized email
 	// already belongs to a user.

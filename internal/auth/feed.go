@@ -14,6 +14,7 @@ import (
 // state back.
 func (s *Service) SessionChanged(id string, gen int64, revoked bool) {
 	s.cache.merge(id, &cachedSession{gen: gen, revoked: revoked, stub: !revoked})
+	s.changed.fire()
 }
 
 // SetFeedHealthy tells the service whether its change feed is connected.

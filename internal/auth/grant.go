@@ -104,6 +104,7 @@ func (s *Service) revoked(ids ...string) {
 	for _, id := range ids {
 		s.cache.merge(id, &cachedSession{revoked: true})
 	}
+	s.changed.fire()
 }
 
 // notAuthorized turns a store's "not found" into a 401 and anything else

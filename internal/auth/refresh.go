@@ -75,6 +75,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 			if err != nil {
 				return nil, notAuthorized(err)
 			}
+			s.changed.fire()
 			s.onEvent(Event{Type: EventRefreshed, UserID: sess.UserID, SessionID: sess.ID, IP: r.Client.IP})
 			return s.grantFor(ctx, next, epoch)
 		case gen == sess.Generation-1 && gen >= 0 && inGrace:

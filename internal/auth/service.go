@@ -95,6 +95,8 @@ type Service struct {
 	requireConfirm  bool
 	// cacheTrusted is false while a multi-node change feed is down.
 	cacheTrusted atomic.Bool
+	// changed wakes revocation streams (revocations.go).
+	changed signal
 }
 
 // NewService checks cfg and builds a Service.

@@ -12,6 +12,8 @@ import (
 type Store interface {
 	UserStore
 	SessionStore
+	ChangeLog
+	ServiceTokenStore
 	MailStore
 
 	// Now reads the database's clock, the one clock every node shares

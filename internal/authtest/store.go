@@ -67,6 +67,10 @@ func storeTests() []storeTest {
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"ListSessions", testListSessions},
 		{"DeleteEndedSessions", testDeleteEndedSessions},
+		{"SessionChanges", testSessionChanges},
+		{"SessionChanges_Empty", testSessionChangesEmpty},
+		{"SessionChanges_Concurrent", testSessionChangesConcurrent},
+		{"ServiceTokens", testServiceTokens},
 
 		{"Ready", testReady},
 	}

@@ -30,6 +30,7 @@ var statusOf = map[auth.Code]int{
 	auth.CodeTokenInvalid:         http.StatusUnprocessableEntity,
 	auth.CodeEmailUnconfirmed:     http.StatusForbidden,
 	auth.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
+	auth.CodePositionExpired:      http.StatusGone,
 }
 
 type errorBody struct {

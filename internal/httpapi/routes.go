@@ -37,7 +37,9 @@ func (s *server) register(mux *http.ServeMux) {
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 
-	// Public keys, for services that verify tokens themselves.
+	// For services that verify tokens themselves: revocations as they
+	// commit (Server-Sent Events, service tokens only) and public keys.
+	mux.Handle("GET /v1/auth/revocations", s.handleRevocations())
 	if s.jwks != nil {
 		mux.Handle("GET /.well-known/jwks.json", s.jwks)
 	}

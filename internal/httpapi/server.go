@@ -52,6 +52,13 @@ type Config struct {
 	// a database that hangs without closing connections turns into 503s
 	// instead of requests that wait until the client gives up. 0: none.
 	RequestTimeout time.Duration
+	// StreamHeartbeat is how often the revocation stream proves it is
+	// alive when nothing changes; 0 means DefaultStreamHeartbeat.
+	StreamHeartbeat time.Duration
+	// Stop, closed when the server begins to shut down, ends the open
+	// revocation streams (their followers reconnect, to another node):
+	// they would otherwise hold the shutdown until its timeout. Nil: never.
+	Stop <-chan struct{}
 }
 
 type server struct {
@@ -68,6 +75,8 @@ type server struct {
 	now            func() time.Time
 	jwks           http.Handler
 	timeout        time.Duration
+	heartbeat      time.Duration
+	stop           <-chan struct{}
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -85,6 +94,8 @@ func NewServer(cfg Config) http.Handler {
 		ready:          cfg.Ready,
 		now:            cfg.Now,
 		timeout:        cfg.RequestTimeout,
+		heartbeat:      cmp.Or(cfg.StreamHeartbeat, DefaultStreamHeartbeat),
+		stop:           cfg.Stop,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

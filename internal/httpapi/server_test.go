@@ -60,6 +60,8 @@ type serverOptions struct {
 	// limits, if set, turn rate limits and back-off on (an in-memory
 	// counter on the test clock); they are off otherwise.
 	limits *auth.Limits
+	// streamHeartbeat is the revocation stream's; 0 is the default.
+	streamHeartbeat time.Duration
 	// requireConfirmed is auth.Config.RequireConfirmed.
 	requireConfirmed bool
 }
@@ -147,6 +149,7 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		IPv6Prefix:       opt.ipv6Prefix,
 		Ready:            opt.ready,
 		Now:              clock.Now,
+		StreamHeartbeat:  opt.streamHeartbeat,
 	}))
 	t.Cleanup(srv.Close)
 	return &testServer{

@@ -2,8 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // changeLogKeep is how many session changes the log keeps. A follower
@@ -103,4 +106,42 @@ func (s *Store) changesAfter(ctx context.Context, seq int64, onChange func(strin
 func (s *Store) pruneChanges(ctx context.Context) {
 	s.writer.ExecContext(ctx, `DELETE FROM session_changes
 		WHERE seq <= (SELECT max(seq) FROM session_changes) - ?`, changeLogKeep)
+}
+
+// SessionChanges returns up to limit entries of the change log after
+// position after (see auth.ChangeLog).
+func (s *Store) SessionChanges(ctx context.Context, after int64, limit int) ([]auth.SessionChange, error) {
+	// One read transaction, so the bounds and the rows are one snapshot.
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	defer tx.Rollback()
+	var oldest, newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0)
+		FROM session_changes`).Scan(&oldest, &newest); err != nil {
+		return nil, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	if after != 0 && (after < oldest-1 || after > newest) {
+		return nil, auth.ErrPositionExpired
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq, session_id, generation, revoked, rotated_at, access_expires_at
+		FROM session_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	defer rows.Close()
+	var out []auth.SessionChange
+	for rows.Next() {
+		var c auth.SessionChange
+		if err := rows.Scan(&c.Seq, &c.SessionID, &c.Generation, &c.Revoked,
+			timeCol{&c.RotatedAt}, timeCol{&c.AccessExpiresAt}); err != nil {
+			return nil, fmt.Errorf("sqlite: read session changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read session changes: %w", err)
+	}
+	return out, nil
 }
