@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/bench"
 	"github.com/gatehouse/gatehouse/internal/loadgen"
 )
 
@@ -44,18 +45,22 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep benchReport
+	var rep bench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("bench --json wrote invalid JSON: %v\n%s", err, b)
 	}
 	if rep.Machine.CPUs == 0 || rep.Command == "" || rep.Seed == nil || rep.Seed.Inserted != 20 {
 		t.Errorf("bench JSON: machine %+v, command %q, seed %+v; want them filled, 20 users seeded", rep.Machine, rep.Command, rep.Seed)
 	}
+	type cellKey struct {
+		scenario string
+		conc     int
+	}
 	got := map[cellKey]loadgen.Row{}
 	for _, r := range rep.Rows {
 		got[cellKey{r.Scenario, r.Concurrency}] = r
 	}
-	for _, sc := range benchScenarios {
+	for _, sc := range bench.Scenarios {
 		for _, c := range []int{1, 4} {
 			if sc == "argon2" {
 				c = min(c, rep.HashSlots)
@@ -175,9 +180,9 @@ func TestBenchQuickDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseBenchConfig(%v): %v", tt.args, err)
 			}
-			if !slices.Equal(c.levels, tt.levels) || c.duration != tt.duration || c.warmup != tt.warmup {
+			if !slices.Equal(c.Levels, tt.levels) || c.Duration != tt.duration || c.Warmup != tt.warmup {
 				t.Errorf("parseBenchConfig(%v): levels %v, duration %v, warmup %v; want %v, %v, %v",
-					tt.args, c.levels, c.duration, c.warmup, tt.levels, tt.duration, tt.warmup)
+					tt.args, c.Levels, c.Duration, c.Warmup, tt.levels, tt.duration, tt.warmup)
 			}
 		})
 	}

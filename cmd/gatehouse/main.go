@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "keys":
 		return runKeys(ctx, args, getenv, stdout, stderr)
 	case "bench":
-		return runBench(ctx, args, getenv, stdout, stderr)
+		return runBench(ctx, args, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
 		return runBenchBaseline(ctx, args, stdout, stderr)
 	case "healthcheck":

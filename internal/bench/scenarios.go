@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -14,38 +14,38 @@ import (
 )
 
 // doer returns the request loop body of scenario sc at level c.
-func (b *bench) doer(sc string, c int) func(context.Context, int) error {
-	fx := &b.fx
+func (r *runner) doer(sc string, c int) func(context.Context, int) error {
+	fx, a := &r.fx, r.api
 	switch sc {
 	case "baseline":
 		return func(ctx context.Context, w int) error {
-			return b.send(ctx, apiCall{method: http.MethodGet, url: b.baseline.URL + "/", want: http.StatusOK})
+			return a.send(ctx, apiCall{method: http.MethodGet, url: r.srv.baseline.URL + "/", want: http.StatusOK})
 		}
 	case "argon2":
 		return func(ctx context.Context, w int) error {
-			_, err := b.hasher.Hash(benchPassword)
+			_, err := r.hasher.Hash(benchPassword)
 			return err
 		}
 	case "verify", "me":
 		return func(ctx context.Context, w int) error {
-			return b.send(ctx, apiCall{method: http.MethodGet, url: b.api + "/v1/auth/" + sc, bearer: fx.access[w], want: http.StatusOK})
+			return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/v1/auth/" + sc, bearer: fx.access[w], want: http.StatusOK})
 		}
 	case "register":
 		return func(ctx context.Context, w int) error {
-			return b.register(ctx, fmt.Sprintf("r%s-%d@bench.example.com", b.runID, fx.regSeq.Add(1)), nil)
+			return a.register(ctx, fmt.Sprintf("r%s-%d@bench.example.com", r.runID, fx.regSeq.Add(1)), nil)
 		}
 	case "sign_in":
-		return func(ctx context.Context, w int) error { return b.signIn(ctx, rand.IntN(fx.users)+1, nil) }
+		return func(ctx context.Context, w int) error { return a.signIn(ctx, fx.email(rand.IntN(fx.users)+1), nil) }
 	case "forgot_known":
-		return func(ctx context.Context, w int) error { return b.forgot(ctx, fx.email(rand.IntN(fx.users)+1)) }
+		return func(ctx context.Context, w int) error { return a.forgot(ctx, fx.email(rand.IntN(fx.users)+1)) }
 	case "forgot_unknown":
 		return func(ctx context.Context, w int) error {
-			return b.forgot(ctx, fmt.Sprintf("nobody-%d@bench.example.com", rand.IntN(1<<30)))
+			return a.forgot(ctx, fmt.Sprintf("nobody-%d@bench.example.com", rand.IntN(1<<30)))
 		}
 	case "refresh":
 		return func(ctx context.Context, w int) error {
 			var g grantBody
-			err := b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth/refresh", refresh: fx.refresh[w], tokens: true, want: http.StatusOK}, &g)
+			err := a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/refresh", refresh: fx.refresh[w], tokens: true, want: http.StatusOK}, &g)
 			if err == nil {
 				fx.refresh[w] = g.Refresh
 			}
@@ -58,29 +58,37 @@ func (b *bench) doer(sc string, c int) func(context.Context, int) error {
 			if i >= int64(len(toks)) {
 				return loadgen.ErrStop
 			}
-			return b.send(ctx, apiCall{method: http.MethodDelete, url: b.api + "/v1/auth/sign_out", bearer: toks[i], want: http.StatusOK})
+			return a.send(ctx, apiCall{method: http.MethodDelete, url: a.base + "/v1/auth/sign_out", bearer: toks[i], want: http.StatusOK})
 		}
 	}
 	panic("bench: no scenario " + sc)
 }
 
-// signIn signs pool user i in, decoding the tokens into g if it is not nil.
-func (b *bench) signIn(ctx context.Context, i int, g *grantBody) error {
-	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, b.fx.email(i), benchPassword)
-	return b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
+// api makes the requests of the scenarios and of their setup, over the
+// header (token) transport, to the Gatehouse at base.
+type api struct {
+	client *http.Client
+	base   string // gatehouse base URL
+}
+
+// signIn signs email in with benchPassword, decoding the tokens into g if
+// it is not nil.
+func (a *api) signIn(ctx context.Context, email string, g *grantBody) error {
+	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
+	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
 }
 
 // forgot asks for a password-reset mail for email.
-func (b *bench) forgot(ctx context.Context, email string) error {
+func (a *api) forgot(ctx context.Context, email string) error {
 	body := fmt.Appendf(nil, `{"email":%q}`, email)
-	return b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth/password/forgot", body: body, want: http.StatusAccepted})
+	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/password/forgot", body: body, want: http.StatusAccepted})
 }
 
 // register registers email with benchPassword, decoding the tokens into g
 // if it is not nil.
-func (b *bench) register(ctx context.Context, email string, g *grantBody) error {
+func (a *api) register(ctx context.Context, email string, g *grantBody) error {
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q,"password_confirmation":%q}`, email, benchPassword, benchPassword)
-	return b.send(ctx, apiCall{method: http.MethodPost, url: b.api + "/v1/auth", body: body, tokens: true, want: http.StatusCreated}, into(g)...)
+	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth", body: body, tokens: true, want: http.StatusCreated}, into(g)...)
 }
 
 // into is send's optional decoding target: none for a nil g, whose body a
@@ -121,7 +129,7 @@ func (e *statusError) Error() string {
 
 // send makes c and checks its status, decoding a JSON body into out[0] if
 // given. The body is always read to the end so the connection is reused.
-func (b *bench) send(ctx context.Context, c apiCall, out ...any) error {
+func (a *api) send(ctx context.Context, c apiCall, out ...any) error {
 	var body io.Reader
 	if c.body != nil {
 		body = bytes.NewReader(c.body)
@@ -143,7 +151,7 @@ func (b *bench) send(ctx context.Context, c apiCall, out ...any) error {
 	if c.tokens {
 		req.Header.Set("X-Auth-Transport", "token")
 	}
-	resp, err := b.client.Do(req)
+	resp, err := a.client.Do(req)
 	if err != nil {
 		return err
 	}
