@@ -1,14 +1,16 @@
 // Package bench is gatehouse bench: it measures the service under
 // closed-loop load on this machine and reports req/s, latency, CPU and
 // memory per scenario and concurrency. cmd/gatehouse parses the flags into
-// a Config and says how to run the gatehouse binary (Binary); this package
-// never imports the command.
+// a Config and hands over, as a Binary, what only the program knows: its
+// own path (the servers are child processes of it) and how it opens a
+// database.
 //
 // The pieces, one job each: runner (run.go) measures the cells in order;
-// servers (servers.go) starts and stops the child processes; api
-// (scenarios.go) makes the HTTP calls; setup.go readies the sessions the
-// scenarios use, seed.go fills the database, flood.go and report.go measure
-// the flood and print the result (internal/loadgen does the load itself).
+// servers (servers.go) starts and stops the child processes; api (api.go)
+// makes the HTTP calls that scenarios.go times; setup.go readies the
+// sessions the scenarios use, seed.go fills the database, flood.go and
+// report.go measure the flood and print the result (internal/loadgen does
+// the load itself).
 package bench
 
 import (
