@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/bench"
 	"github.com/gatehouse/gatehouse/internal/loadgen"
 )
 
@@ -29,7 +30,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := run(ctx, []string{"bench", "--quick", "--duration", "200ms", "--warmup", "50ms", "--concurrency", "1,4",
-		"--seed-users", "20", "--flood", "8", "--json", jsonPath}, noEnv, &stdout, &stderr)
+		"--seed-users", "20", "--flood", "8", "--json", jsonPath}, noEnv, noStdin, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run(bench): %v\nstderr:\n%s", err, stderr.String())
 	}
@@ -44,18 +45,22 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep benchReport
+	var rep bench.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatalf("bench --json wrote invalid JSON: %v\n%s", err, b)
 	}
 	if rep.Machine.CPUs == 0 || rep.Command == "" || rep.Seed == nil || rep.Seed.Inserted != 20 {
 		t.Errorf("bench JSON: machine %+v, command %q, seed %+v; want them filled, 20 users seeded", rep.Machine, rep.Command, rep.Seed)
 	}
+	type cellKey struct {
+		scenario string
+		conc     int
+	}
 	got := map[cellKey]loadgen.Row{}
 	for _, r := range rep.Rows {
 		got[cellKey{r.Scenario, r.Concurrency}] = r
 	}
-	for _, sc := range benchScenarios {
+	for _, sc := range bench.Scenarios {
 		for _, c := range []int{1, 4} {
 			if sc == "argon2" {
 				c = min(c, rep.HashSlots)
@@ -100,13 +105,13 @@ func TestBenchAgainstURL(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--rate-limit=false"}, noEnv, &srvOut, io.Discard)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--rate-limit=false"}, noEnv, noStdin, &srvOut, io.Discard)
 	}()
 	base := waitForURL(t, &srvOut)
 
 	var stdout, stderr lockedBuffer
 	err := run(ctx, []string{"bench", "--url", base, "--scenarios", "verify,refresh,sign_out,sign_in",
-		"--concurrency", "1,2", "--duration", "200ms", "--warmup", "50ms"}, noEnv, &stdout, &stderr)
+		"--concurrency", "1,2", "--duration", "200ms", "--warmup", "50ms"}, noEnv, noStdin, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run(bench --url %s): %v\nstderr:\n%s", base, err, stderr.String())
 	}
@@ -123,7 +128,7 @@ func TestBenchAgainstURL(t *testing.T) {
 
 func TestBenchRefusesOtherMachines(t *testing.T) {
 	for _, url := range []string{"http://10.1.2.3:3000", "http://example.com", "http://0.0.0.0:3000", "http://[2001:db8::1]/"} {
-		err := run(context.Background(), []string{"bench", "--url", url}, noEnv, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"bench", "--url", url}, noEnv, noStdin, io.Discard, io.Discard)
 		var u usageError
 		if !errors.As(err, &u) || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("bench --url %s: got %v, want a usage error about loopback", url, err)
@@ -148,7 +153,7 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := run(context.Background(), append([]string{"bench"}, tt.args...), noEnv, io.Discard, io.Discard)
+			err := run(context.Background(), append([]string{"bench"}, tt.args...), noEnv, noStdin, io.Discard, io.Discard)
 			var u usageError
 			if !errors.As(err, &u) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("bench %v: got %v, want a usage error containing %q", tt.args, err, tt.want)
@@ -175,9 +180,9 @@ func TestBenchQuickDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseBenchConfig(%v): %v", tt.args, err)
 			}
-			if !slices.Equal(c.levels, tt.levels) || c.duration != tt.duration || c.warmup != tt.warmup {
+			if !slices.Equal(c.Levels, tt.levels) || c.Duration != tt.duration || c.Warmup != tt.warmup {
 				t.Errorf("parseBenchConfig(%v): levels %v, duration %v, warmup %v; want %v, %v, %v",
-					tt.args, c.levels, c.duration, c.warmup, tt.levels, tt.duration, tt.warmup)
+					tt.args, c.Levels, c.Duration, c.Warmup, tt.levels, tt.duration, tt.warmup)
 			}
 		})
 	}
@@ -204,7 +209,7 @@ func TestBenchRegisterAlone(t *testing.T) {
 	t.Setenv(childEnv, "1") // inherited by the children, not read by this process
 	var stdout, stderr lockedBuffer
 	err := run(t.Context(), []string{"bench", "--scenarios", "register", "--concurrency", "1,2",
-		"--duration", "200ms", "--warmup", "50ms"}, noEnv, &stdout, &stderr)
+		"--duration", "200ms", "--warmup", "50ms"}, noEnv, noStdin, &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run(bench --scenarios register): %v\nstderr:\n%s", err, stderr.String())
 	}

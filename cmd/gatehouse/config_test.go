@@ -41,7 +41,7 @@ func TestEnvValueErrorNamesVariableValueAndForm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), append(tt.args, "--db", db), func(k string) string { return tt.env[k] }, &stdout, &stderr)
+			err := run(context.Background(), append(tt.args, "--db", db), func(k string) string { return tt.env[k] }, noStdin, &stdout, &stderr)
 			if exitStatus(err) != 2 || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("run(%q) with %v: got %v (status %d), want status 2 and %q", tt.args, tt.env, err, exitStatus(err), tt.want)
 			}
@@ -68,7 +68,7 @@ func TestBadListenAddressTouchesNoDatabase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "g.db")
-			err := run(context.Background(), append([]string{"serve", "--db", "sqlite:" + path}, tt.args...), noEnv, io.Discard, io.Discard)
+			err := run(context.Background(), append([]string{"serve", "--db", "sqlite:" + path}, tt.args...), noEnv, noStdin, io.Discard, io.Discard)
 			if exitStatus(err) != 2 || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("serve %q: got %v, want exit 2 naming %s", tt.args, err, tt.want)
 			}
@@ -89,7 +89,7 @@ func TestBadListenAddressTouchesNoDatabase(t *testing.T) {
 func helpFlags(t *testing.T, args ...string) map[string][2]string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run(context.Background(), append(args, "-h"), noEnv, &out, &out); err != nil {
+	if err := run(context.Background(), append(args, "-h"), noEnv, noStdin, &out, &out); err != nil {
 		t.Fatalf("gatehouse %s -h: %v", strings.Join(args, " "), err)
 	}
 	flags := map[string][2]string{}
@@ -152,7 +152,7 @@ func TestHelpShowsOnlyTheCommandsFlags(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"--help"}, noEnv, &out, io.Discard); err != nil || !strings.Contains(out.String(), "Commands:") || strings.Contains(out.String(), "--addr") {
+	if err := run(context.Background(), []string{"--help"}, noEnv, noStdin, &out, io.Discard); err != nil || !strings.Contains(out.String(), "Commands:") || strings.Contains(out.String(), "--addr") {
 		t.Errorf("gatehouse --help: got %v %q, want the list of commands", err, out.String())
 	}
 }
@@ -175,7 +175,7 @@ func TestUnknownEnvironmentVariableWarns(t *testing.T) {
 	ctx := withEnviron(context.Background(), environ)
 	var stdout, stderr bytes.Buffer
 	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
-	if err := run(ctx, []string{"migrate", "--db", db}, noEnv, &stdout, &stderr); err != nil {
+	if err := run(ctx, []string{"migrate", "--db", db}, noEnv, noStdin, &stdout, &stderr); err != nil {
 		t.Fatalf("migrate with unknown variables: %v, want success (a warning only)", err)
 	}
 	var warned []string
@@ -211,7 +211,7 @@ func TestDurationsAreLoggedWithTheirUnit(t *testing.T) {
 func TestServeFailureIsAJSONLogLine(t *testing.T) {
 	missing := "sqlite:" + filepath.Join(t.TempDir(), "no-such-folder", "g.db")
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", missing}, noEnv, io.Discard, &stderr)
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", missing}, noEnv, noStdin, io.Discard, &stderr)
 	if err == nil || !errors.As(err, new(loggedError)) {
 		t.Fatalf("serve on a missing folder: got %v, want an error already logged", err)
 	}
@@ -236,7 +236,7 @@ func TestAdminHumanOutputOnStdoutAuditOnStderr(t *testing.T) {
 		{"users", "unlock", "audit@example.com"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if err := run(context.Background(), append(args, "--db", db), env, &stdout, &stderr); err != nil {
+		if err := run(context.Background(), append(args, "--db", db), env, noStdin, &stdout, &stderr); err != nil {
 			t.Fatalf("gatehouse %s: %v", strings.Join(args, " "), err)
 		}
 		if out := stdout.String(); strings.Contains(out, "{") || !strings.Contains(out, "audit@example.com") {

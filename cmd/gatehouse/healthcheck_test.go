@@ -53,7 +53,7 @@ func TestHealthcheck(t *testing.T) {
 				}
 				return ""
 			}
-			err := run(t.Context(), append([]string{"healthcheck"}, tt.args...), getenv, io.Discard, io.Discard)
+			err := run(t.Context(), append([]string{"healthcheck"}, tt.args...), getenv, noStdin, io.Discard, io.Discard)
 			var u usageError
 			switch {
 			case tt.wantErr == "" && err != nil:

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(withEnviron(ctx, os.Environ()), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(withEnviron(ctx, os.Environ()), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		if !errors.As(err, new(loggedError)) {
@@ -38,8 +38,10 @@ func usagef(format string, args ...any) error {
 	return usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// run dispatches a subcommand. With no arguments it serves.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run dispatches a subcommand. With no arguments it serves. stdin is the
+// standard input of the commands that read one (passwords with
+// --password-stdin, users import -); nothing else touches os.Stdin.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
 		args = []string{"version"}
@@ -56,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
 	case "users":
-		return runUsers(ctx, args, getenv, os.Stdin, stdout, stderr)
+		return runUsers(ctx, args, getenv, stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, getenv, stdout, stderr)
 	case "mail":
@@ -66,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "service-tokens":
 		return runServiceTokens(ctx, args, getenv, stdout, stderr)
 	case "bench":
-		return runBench(ctx, args, getenv, stdout, stderr)
+		return runBench(ctx, args, stdout, stderr)
 	case "bench-baseline": // hidden: the baseline server gatehouse bench starts
 		return runBenchBaseline(ctx, args, stdout, stderr)
 	case "healthcheck":

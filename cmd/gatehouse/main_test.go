@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // When the test binary is started with this variable set it runs the real
@@ -80,7 +84,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(string) string { return "" }, &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(string) string { return "" }, noStdin, &stdout, &stderr)
 	}()
 	base := waitForURL(t, &stdout)
 
@@ -129,7 +133,7 @@ func TestRunUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			err := run(context.Background(), tt.args, getenv, io.Discard, io.Discard)
+			err := run(context.Background(), tt.args, getenv, noStdin, io.Discard, io.Discard)
 			var u usageError
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.As(err, &u) {
 				t.Errorf("run(%q): got %v, want a usage error containing %q", tt.args, err, tt.want)
@@ -223,4 +227,47 @@ func call(t *testing.T, method, url, bearer, body string) (int, map[string]any) 
 	raw, _ := io.ReadAll(bufio.NewReader(resp.Body))
 	json.Unmarshal(raw, &out)
 	return resp.StatusCode, out
+}
+
+// noStdin is the standard input of a run that reads none: empty, so a
+// command that did read it would see end of file, never the terminal of
+// whoever runs the tests.
+var noStdin io.Reader = strings.NewReader("")
+
+// TestRun_StdinReachesCommands: every command that reads standard input
+// reads run's stdin (main passes os.Stdin), so the whole program is
+// testable through run, input included.
+func TestRun_StdinReachesCommands(t *testing.T) {
+	const (
+		newPassword = "a different passphrase"
+		railsPass   = "from the rails days"
+	)
+	digest, err := bcrypt.GenerateFromPassword([]byte(railsPass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCLI(t)
+	steps := []struct {
+		name     string
+		input    string
+		args     []string
+		email    string // signs in with password afterwards
+		password string
+	}{
+		{name: "usersCreatePasswordStdin", input: cliPassword + "\n", email: "in@example.com", password: cliPassword,
+			args: []string{"users", "create", "--email", "in@example.com", "--password-stdin"}},
+		{name: "usersSetPasswordStdin", input: newPassword + "\n", email: "in@example.com", password: newPassword,
+			args: []string{"users", "set-password", "in@example.com", "--password-stdin"}},
+		{name: "usersImportDash", input: fmt.Sprintf(`{"id": 7, "email": "rails@example.com", "password_digest": %q}`+"\n", digest),
+			email: "rails@example.com", password: railsPass, args: []string{"users", "import", "--format", "jsonl", "-"}},
+	}
+	for _, st := range steps {
+		if _, errOut, err := c.runInput(st.input, st.args...); err != nil {
+			t.Fatalf("%s: gatehouse %s: %v\nstderr: %s", st.name, strings.Join(st.args, " "), err, errOut)
+		}
+		creds := auth.Credentials{Email: st.email, Password: st.password}
+		if _, err := c.app().svc.SignIn(context.Background(), creds); err != nil {
+			t.Errorf("%s: SignIn(%s) with the password from stdin: %v", st.name, st.email, err)
+		}
+	}
 }

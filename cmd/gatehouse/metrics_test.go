@@ -103,7 +103,7 @@ func TestMetricsOnlyOnItsOwnListener(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--db", db},
-			func(string) string { return "" }, &stdout, &stderr)
+			func(string) string { return "" }, noStdin, &stdout, &stderr)
 	}()
 	defer func() {
 		cancel()

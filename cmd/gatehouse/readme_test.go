@@ -44,7 +44,7 @@ func TestREADMESession(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")}, strings.Fields(serve[1])...)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(string) string { return "" }, &stdout, &stderr) }()
+	go func() { done <- run(ctx, args, func(string) string { return "" }, noStdin, &stdout, &stderr) }()
 	defer func() {
 		cancel()
 		select {

@@ -29,7 +29,7 @@ func TestShutdownRefusesCleanly(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--rate-limit=false", "--shutdown-drain", "500ms"},
-			func(string) string { return "" }, &stdout, &stderr)
+			func(string) string { return "" }, noStdin, &stdout, &stderr)
 	}()
 	base := waitForURL(t, &stdout)
 

@@ -27,9 +27,15 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) run(args ...string) (stdout, stderr string, err error) {
 	c.t.Helper()
+	return c.runInput("", args...)
+}
+
+// runInput is run with input as the standard input.
+func (c *cli) runInput(input string, args ...string) (stdout, stderr string, err error) {
+	c.t.Helper()
 	var out, errOut bytes.Buffer
 	args = append(args, "--db", c.db, "--log-level", "warn")
-	err = run(context.Background(), args, func(k string) string { return c.env[k] }, &out, &errOut)
+	err = run(context.Background(), args, func(k string) string { return c.env[k] }, strings.NewReader(input), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -201,7 +207,7 @@ func TestAdmin_MissingDatabase(t *testing.T) {
 	for _, args := range [][]string{{"users", "list"}, {"users", "lock", "1"}, {"sessions", "revoke", "x"}} {
 		db := filepath.Join(t.TempDir(), "typo.db")
 		var out bytes.Buffer
-		err := run(context.Background(), append(args, "--db", "sqlite:"+db), func(string) string { return "" }, &out, io.Discard)
+		err := run(context.Background(), append(args, "--db", "sqlite:"+db), func(string) string { return "" }, noStdin, &out, io.Discard)
 		if exitStatus(err) != 1 || err == nil || !strings.Contains(err.Error(), "no database file") {
 			t.Errorf("gatehouse %s on a missing file: got %v, want status 1 and 'no database file'", strings.Join(args, " "), err)
 		}
@@ -217,14 +223,14 @@ func TestAdminHelp(t *testing.T) {
 	for _, cmd := range commands {
 		for _, h := range []string{"-h", "--help"} {
 			var out bytes.Buffer
-			err := run(context.Background(), append(slices.Clone(cmd), h), func(string) string { return "" }, &out, io.Discard)
+			err := run(context.Background(), append(slices.Clone(cmd), h), func(string) string { return "" }, noStdin, &out, io.Discard)
 			if err != nil || !strings.Contains(out.String(), "Usage: gatehouse "+strings.Join(cmd, " ")) {
 				t.Errorf("gatehouse %s %s: got %v, %q; want the usage on stdout", strings.Join(cmd, " "), h, err, out.String())
 			}
 		}
 	}
 	var out bytes.Buffer
-	run(context.Background(), []string{"help"}, nil, &out, io.Discard)
+	run(context.Background(), []string{"help"}, nil, noStdin, &out, io.Discard)
 	if !strings.Contains(out.String(), "users") || !strings.Contains(out.String(), "sessions") {
 		t.Errorf("gatehouse help: got %q, want the users and sessions commands", out.String())
 	}

@@ -27,7 +27,7 @@ func TestVersion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			buildVersion, buildCommit = tt.version, tt.commit
 			var out bytes.Buffer
-			if err := run(t.Context(), tt.args, func(string) string { return "" }, &out, &out); err != nil {
+			if err := run(t.Context(), tt.args, func(string) string { return "" }, noStdin, &out, &out); err != nil {
 				t.Fatalf("run(%q): %v", tt.args, err)
 			}
 			if !regexp.MustCompile(tt.want).MatchString(out.String()) {

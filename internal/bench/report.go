@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"cmp"
@@ -17,22 +17,22 @@ import (
 )
 
 // rows turns the measured cells into table rows with their ratios.
-func (b *bench) rows() []loadgen.Row {
+func rows(cells map[cellKey]loadgen.Result, cfg *Config) []loadgen.Row {
 	var rows []loadgen.Row
-	for _, sc := range benchScenarios {
+	for _, sc := range Scenarios {
 		var levels []int
-		for k := range b.cells {
+		for k := range cells {
 			if k.scenario == sc {
 				levels = append(levels, k.conc)
 			}
 		}
 		slices.Sort(levels)
 		for _, c := range levels {
-			r := loadgen.Row{Scenario: sc, Concurrency: c, Result: b.cells[cellKey{sc, c}]}
+			r := loadgen.Row{Scenario: sc, Concurrency: c, Result: cells[cellKey{sc, c}]}
 			ref := cellKey{"baseline", c}
 			switch sc {
 			case "register", "sign_in":
-				ref = cellKey{"argon2", min(c, b.cfg.hashSlots)}
+				ref = cellKey{"argon2", min(c, cfg.HashSlots)}
 			case "verify", "me":
 			case "forgot_unknown":
 				// Side by side: the same cost for unknown and known
@@ -41,7 +41,7 @@ func (b *bench) rows() []loadgen.Row {
 			default:
 				ref = cellKey{}
 			}
-			if want, ok := b.cells[ref]; ok && want.RPS > 0 {
+			if want, ok := cells[ref]; ok && want.RPS > 0 {
 				r.Versus = ref.scenario
 				r.Ratio = r.Result.RPS / want.RPS
 				if ref.scenario == "argon2" {
@@ -50,7 +50,7 @@ func (b *bench) rows() []loadgen.Row {
 					r.P99Ratio = float64(r.Result.P99) / float64(want.P99)
 				}
 			}
-			if sc == "sign_out" && r.Result.Elapsed < b.cfg.duration {
+			if sc == "sign_out" && r.Result.Elapsed < cfg.Duration {
 				r.Note = fmt.Sprintf("sessions ran out after %v", r.Result.Elapsed.Round(time.Millisecond))
 			}
 			rows = append(rows, r)
@@ -59,9 +59,9 @@ func (b *bench) rows() []loadgen.Row {
 	return rows
 }
 
-// benchReport is the whole result: the table, and everything needed to
+// Report is the whole result: the table, and everything needed to
 // reproduce and judge it. --json writes it as is.
-type benchReport struct {
+type Report struct {
 	Date        string          `json:"date"`
 	Command     string          `json:"command"`
 	Machine     loadgen.Machine `json:"machine"`
@@ -88,7 +88,7 @@ type memoryReport struct {
 }
 
 // save prints the report to w and, with a jsonPath, writes it there as JSON.
-func (r *benchReport) save(w io.Writer, jsonPath string) error {
+func (r *Report) save(w io.Writer, jsonPath string) error {
 	if err := r.write(w); err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (r *benchReport) save(w io.Writer, jsonPath string) error {
 
 // write prints the report as text: a header, the table, memory, and a
 // legend saying exactly what each number means.
-func (r *benchReport) write(w io.Writer) error {
+func (r *Report) write(w io.Writer) error {
 	var b strings.Builder
 	r.writeHeader(&b)
 	b.WriteString("\n")
@@ -130,7 +130,7 @@ func (r *benchReport) write(w io.Writer) error {
 }
 
 // writeHeader prints what was run where: enough to reproduce and judge it.
-func (r *benchReport) writeHeader(b *strings.Builder) {
+func (r *Report) writeHeader(b *strings.Builder) {
 	fmt.Fprintf(b, "gatehouse bench, %s\n", r.Date)
 	fmt.Fprintf(b, "command:  %s\n", r.Command)
 	fmt.Fprintf(b, "machine:  %s\n", r.Machine)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/loadgen"
+	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -49,55 +51,49 @@ type seedReport struct {
 	BulkSessions bool    `json:"bulk_sessions"`
 }
 
-// seed puts users 1..n (email fx.email(i), password benchPassword) into
+// seeder fills a database with the sign-in pool: users email(1..n), each
+// with one live session.
+type seeder struct {
+	prog   *loadgen.Status
+	hasher *password.Hasher
+	email  func(i int) string
+	dbName string // the database, redacted, for warnings
+	// analyze refreshes the planner's statistics after the bulk load.
+	analyze func(ctx context.Context, store auth.Store) error
+}
+
+// seed puts users 1..n (email sd.email(i), password benchPassword) into
 // store, sharing one precomputed hash, in transactions of seedBatch rows,
 // and gives each user it inserted one live session. Seeding a database
 // seeded before is harmless: existing users are left as they are.
-func (b *bench) seed(ctx context.Context, store auth.Store, n int) (*seedReport, error) {
-	b.prog.Live("hashing the seed users' password")
-	hash, err := b.hasher.Hash(benchPassword)
+func (sd *seeder) seed(ctx context.Context, store auth.Store, n int) (*seedReport, error) {
+	sd.prog.Live("hashing the seed users' password")
+	hash, err := sd.hasher.Hash(benchPassword)
 	if err != nil {
 		return nil, err
 	}
 	rep := &seedReport{Users: n}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	fresh, err := b.seedUsers(ctx, store, hash, now, rep)
+	fresh, err := sd.seedUsers(ctx, store, hash, now, rep)
 	if err != nil {
 		return nil, err
 	}
 	if rep.Conflicts > 0 {
-		b.prog.Line("bench: warning: %d seed users conflict with other users in %s; signing them in will fail", rep.Conflicts, redactDSN(b.dsn))
+		sd.prog.Line("bench: warning: %d seed users conflict with other users in %s; signing them in will fail", rep.Conflicts, sd.dbName)
 	}
-	if err := b.seedSessions(ctx, store, fresh, now, rep); err != nil {
+	if err := sd.seedSessions(ctx, store, fresh, now, rep); err != nil {
 		return nil, err
 	}
-	b.prog.Live("updating the database's statistics")
-	if err := analyze(ctx, store); err != nil {
+	sd.prog.Live("updating the database's statistics")
+	if err := sd.analyze(ctx, store); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-// analyzer refreshes the query planner's statistics; the SQLite and
-// PostgreSQL stores have it. After a bulk load the planner's picture of the
-// tables is stale until autovacuum comes round: PostgreSQL then plans the
-// session-cap query of every sign-in as a scan over all live sessions
-// (1.9x slower sign-ins at a million sessions).
-type analyzer interface {
-	Analyze(ctx context.Context) error
-}
-
-// analyze refreshes store's statistics if it can.
-func analyze(ctx context.Context, store auth.Store) error {
-	if a, ok := store.(analyzer); ok {
-		return a.Analyze(ctx)
-	}
-	return nil
-}
-
 // seedUsers imports users 1..rep.Users, counting what happened to them in
 // rep, and returns the ids of those it inserted.
-func (b *bench) seedUsers(ctx context.Context, store auth.Store, hash string, now time.Time, rep *seedReport) ([]int64, error) {
+func (sd *seeder) seedUsers(ctx context.Context, store auth.Store, hash string, now time.Time, rep *seedReport) ([]int64, error) {
 	n := rep.Users
 	start := time.Now()
 	var fresh []int64
@@ -105,7 +101,7 @@ func (b *bench) seedUsers(ctx context.Context, store auth.Store, hash string, no
 	for from := 1; from <= n; from += seedBatch {
 		users = users[:0]
 		for id := from; id < from+seedBatch && id <= n; id++ {
-			users = append(users, auth.User{ID: int64(id), Email: b.fx.email(id), PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+			users = append(users, auth.User{ID: int64(id), Email: sd.email(id), PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
 		}
 		statuses, err := store.ImportUsers(ctx, users)
 		if err != nil {
@@ -122,7 +118,7 @@ func (b *bench) seedUsers(ctx context.Context, store auth.Store, hash string, no
 				rep.Conflicts++
 			}
 		}
-		b.prog.Live("seeding users %d/%d  %s", from+len(users)-1, n, perSecond(from+len(users)-1, time.Since(start)))
+		sd.prog.Live("seeding users %d/%d  %s", from+len(users)-1, n, perSecond(from+len(users)-1, time.Since(start)))
 	}
 	rep.UsersS = time.Since(start).Seconds()
 	return fresh, nil
@@ -130,13 +126,13 @@ func (b *bench) seedUsers(ctx context.Context, store auth.Store, hash string, no
 
 // seedSessions gives each user in fresh one live session, in batches of
 // seedBatch if the store is a sessionImporter, else one commit each.
-func (b *bench) seedSessions(ctx context.Context, store auth.Store, fresh []int64, now time.Time, rep *seedReport) error {
+func (sd *seeder) seedSessions(ctx context.Context, store auth.Store, fresh []int64, now time.Time, rep *seedReport) error {
 	start := time.Now()
 	imp, bulk := store.(sessionImporter)
 	rep.BulkSessions = bulk
 	var made atomic.Int64
 	show := func() {
-		b.prog.Live("seeding sessions %d/%d  %s", made.Load(), len(fresh), perSecond(int(made.Load()), time.Since(start)))
+		sd.prog.Live("seeding sessions %d/%d  %s", made.Load(), len(fresh), perSecond(int(made.Load()), time.Since(start)))
 	}
 	if bulk {
 		batch := make([]auth.Session, 0, min(len(fresh), seedBatch))
@@ -158,7 +154,7 @@ func (b *bench) seedSessions(ctx context.Context, store auth.Store, fresh []int6
 	} else {
 		// One commit each: several goroutines keep the single writer busy
 		// while the others prepare their statement.
-		err := b.parallel(ctx, len(fresh), 4, "", func(ctx context.Context, i int) error {
+		err := parallel(ctx, sd.prog, len(fresh), 4, "", func(ctx context.Context, i int) error {
 			s := newSeedSession(fresh[i], now)
 			if _, err := store.CreateSession(ctx, &s, 0); err != nil {
 				return fmt.Errorf("seed sessions: %w", err)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"cmp"
@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/loadgen"
 	"github.com/gatehouse/gatehouse/internal/password"
 )
 
@@ -35,49 +37,49 @@ var cheapParams = password.Params{Memory: 8, Time: 1, Threads: 1, SaltLen: 16, K
 // prepareTarget readies what the scenarios load: nothing when only
 // baseline and argon2 run, else the server the bench starts (its database
 // filled first) or the one at --url.
-func (b *bench) prepareTarget(ctx context.Context) error {
-	cfg := b.cfg
+func (r *runner) prepareTarget(ctx context.Context) error {
+	cfg := r.cfg
 	switch {
-	case !b.needsGatehouse():
-		b.report.Target = "none (only baseline and argon2 selected)"
+	case !r.needsGatehouse():
+		r.report.Target = "none (only baseline and argon2 selected)"
 		return nil
 	case !cfg.ownServer():
-		b.api = cfg.url
-		b.report.Target = cfg.url
-		return b.prepareOverHTTP(ctx)
+		r.api.base = cfg.URL
+		r.report.Target = cfg.URL
+		return r.prepareOverHTTP(ctx)
 	}
-	b.dsn = cmp.Or(cfg.db, "sqlite:"+filepath.Join(b.tmp, "bench.db"))
-	b.report.Target = "child process: gatehouse serve"
-	b.report.Database = redactDSN(b.dsn)
-	if cfg.db == "" {
-		b.report.Database = "sqlite (temporary folder)"
+	r.dsn = cmp.Or(cfg.DB, "sqlite:"+filepath.Join(r.tmp, "bench.db"))
+	r.report.Target = "child process: gatehouse serve"
+	r.report.Database = r.bin.RedactDSN(r.dsn)
+	if cfg.DB == "" {
+		r.report.Database = "sqlite (temporary folder)"
 	}
-	if err := b.prepareInProcess(ctx); err != nil {
+	if err := r.prepareInProcess(ctx); err != nil {
 		return err
 	}
-	idle, err := b.startServerIdle(ctx)
+	idle, err := r.startServerIdle(ctx)
 	if err != nil {
 		return err
 	}
-	b.report.Memory = &memoryReport{IdleRSS: idle.RSS}
+	r.report.Memory = &memoryReport{IdleRSS: idle.RSS}
 	return nil
 }
 
 // sessionsWanted is how many ready sessions the selected scenarios need:
 // one per worker for verify and me, one per worker for refresh (chained
 // from level to level), and a fresh one per request for sign_out.
-func (b *bench) sessionsWanted() (access, refresh int, signOut map[int]int) {
-	maxC := slices.Max(b.cfg.levels)
-	if b.cfg.scenarios["verify"] || b.cfg.scenarios["me"] {
+func (r *runner) sessionsWanted() (access, refresh int, signOut map[int]int) {
+	maxC := slices.Max(r.cfg.Levels)
+	if r.cfg.Scenarios["verify"] || r.cfg.Scenarios["me"] {
 		access = maxC
 	}
-	if b.cfg.scenarios["refresh"] {
+	if r.cfg.Scenarios["refresh"] {
 		refresh = maxC
 	}
 	signOut = map[int]int{}
-	if b.cfg.scenarios["sign_out"] {
-		window := (b.cfg.warmup + b.cfg.duration).Seconds()
-		for _, c := range b.cfg.levels {
+	if r.cfg.Scenarios["sign_out"] {
+		window := (r.cfg.Warmup + r.cfg.Duration).Seconds()
+		for _, c := range r.cfg.Levels {
 			signOut[c] = max(int(window*signOutRate), 10*c)
 		}
 	}
@@ -89,29 +91,32 @@ func (b *bench) sessionsWanted() (access, refresh int, signOut map[int]int) {
 // made by signing in, in this process, users whose password hashes are
 // cheap. The server is given the same root secret (a key file made for the
 // run), so it accepts those sessions' tokens.
-func (b *bench) prepareInProcess(ctx context.Context) error {
+func (r *runner) prepareInProcess(ctx context.Context) error {
 	key := make([]byte, 32)
 	rand.Read(key)
-	b.keyFile = filepath.Join(b.tmp, "bench.key")
-	if _, err := writeSecretFile(b.keyFile, key); err != nil {
+	// The run's own folder holds the key, so a plain owner-only write is
+	// enough: nothing else races for the name.
+	r.keyFile = filepath.Join(r.tmp, "bench.key")
+	if err := os.WriteFile(r.keyFile, key, 0o600); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, b.dsn)
+	store, err := r.bin.OpenStore(ctx, r.dsn)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	b.fx.users = b.cfg.seedUsers
-	b.fx.email = func(i int) string { return fmt.Sprintf("user%d@bench.example.com", i) }
-	if b.cfg.seedUsers > 0 {
-		seed, err := b.seed(ctx, store, b.cfg.seedUsers)
+	r.fx.users = r.cfg.SeedUsers
+	r.fx.email = func(i int) string { return fmt.Sprintf("user%d@bench.example.com", i) }
+	if r.cfg.SeedUsers > 0 {
+		sd := &seeder{prog: r.prog, hasher: r.hasher, email: r.fx.email, dbName: r.bin.RedactDSN(r.dsn), analyze: r.bin.Analyze}
+		seed, err := sd.seed(ctx, store, r.cfg.SeedUsers)
 		if err != nil {
 			return err
 		}
-		b.report.Seed = seed
+		r.report.Seed = seed
 	}
 
-	access, refresh, signOut := b.sessionsWanted()
+	access, refresh, signOut := r.sessionsWanted()
 	n := access + refresh
 	for _, s := range signOut {
 		n += s
@@ -128,19 +133,19 @@ func (b *bench) prepareInProcess(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	grants, err := b.mintSessions(ctx, svc, n, workers)
+	grants, err := r.mintSessions(ctx, svc, n, workers)
 	if err != nil {
 		return err
 	}
-	b.report.Setup = append(b.report.Setup, fmt.Sprintf("%d sessions for verify, me, refresh and sign_out made in-process in %v (%.0f/s)",
+	r.report.Setup = append(r.report.Setup, fmt.Sprintf("%d sessions for verify, me, refresh and sign_out made in-process in %v (%.0f/s)",
 		n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds()))
-	b.hand(grants)
+	r.hand(grants)
 	return nil
 }
 
 // mintSessions makes n sessions in process with svc: users registered with
 // cheap hashes, each then signed in up to sessionsPerUser times.
-func (b *bench) mintSessions(ctx context.Context, svc *auth.Service, n, workers int) ([]grantBody, error) {
+func (r *runner) mintSessions(ctx context.Context, svc *auth.Service, n, workers int) ([]grantBody, error) {
 	client := auth.Client{IP: "127.0.0.1", UserAgent: "gatehouse-bench"}
 	users := (n + sessionsPerUser - 1) / sessionsPerUser
 	var (
@@ -154,7 +159,7 @@ func (b *bench) mintSessions(ctx context.Context, svc *auth.Service, n, workers 
 	for w := range workers {
 		wg.Go(func() {
 			for u := left.Add(-1); u >= 0 && ctx.Err() == nil; u = left.Add(-1) {
-				email := fmt.Sprintf("s%s-%d@bench.example.com", b.runID, u)
+				email := fmt.Sprintf("s%s-%d@bench.example.com", r.runID, u)
 				g, err := svc.Register(ctx, auth.Registration{Email: email, Password: benchPassword, PasswordConfirmation: benchPassword, Client: client})
 				batch := []grantBody{}
 				for i := 0; err == nil; i++ {
@@ -172,7 +177,7 @@ func (b *bench) mintSessions(ctx context.Context, svc *auth.Service, n, workers 
 				grants = append(grants, batch...)
 				done := len(grants)
 				mu.Unlock()
-				b.prog.Live("making sessions %d/%d", min(done, n), n)
+				r.prog.Live("making sessions %d/%d", min(done, n), n)
 			}
 		})
 	}
@@ -187,55 +192,55 @@ func (b *bench) mintSessions(ctx context.Context, svc *auth.Service, n, workers 
 // the sign-in pool and signs in for the sessions the scenarios need. Each
 // costs a password hash on the server, so sign-out sessions are made for
 // at most one cell's time per level; a sign_out cell ends when they run out.
-func (b *bench) prepareOverHTTP(ctx context.Context) error {
-	maxC := slices.Max(b.cfg.levels)
-	b.fx.users = maxC
-	b.fx.email = func(i int) string { return fmt.Sprintf("user%d-%s@bench.example.com", i, b.runID) }
-	access, refresh, signOut := b.sessionsWanted()
+func (r *runner) prepareOverHTTP(ctx context.Context) error {
+	maxC := slices.Max(r.cfg.Levels)
+	r.fx.users = maxC
+	r.fx.email = func(i int) string { return fmt.Sprintf("user%d-%s@bench.example.com", i, r.runID) }
+	access, refresh, signOut := r.sessionsWanted()
 	start := time.Now()
 	pool := make([]grantBody, maxC)
-	err := b.parallel(ctx, maxC, b.cfg.hashSlots, "registering users", func(ctx context.Context, i int) error {
-		return b.register(ctx, b.fx.email(i+1), &pool[i])
+	err := parallel(ctx, r.prog, maxC, r.cfg.HashSlots, "registering users", func(ctx context.Context, i int) error {
+		return r.api.register(ctx, r.fx.email(i+1), &pool[i])
 	})
 	if err != nil {
-		return fmt.Errorf("register the sign-in pool at %s (is it running with --rate-limit=false?): %w", b.api, err)
+		return fmt.Errorf("register the sign-in pool at %s (is it running with --rate-limit=false?): %w", r.api.base, err)
 	}
 	more := make([]grantBody, refresh)
-	if err := b.signInMany(ctx, "signing in", more); err != nil {
+	if err := r.signInMany(ctx, "signing in", more); err != nil {
 		return err
 	}
 	grants := append(pool[:access], more...)
-	for _, c := range b.cfg.levels {
+	for _, c := range r.cfg.Levels {
 		if signOut[c] == 0 {
 			continue
 		}
-		made, err := b.signInFor(ctx, signOut[c], fmt.Sprintf("signing in for sign_out c=%d", c))
+		made, err := r.signInFor(ctx, signOut[c], fmt.Sprintf("signing in for sign_out c=%d", c))
 		if err != nil {
 			return err
 		}
 		grants = append(grants, made...)
 	}
-	b.report.Setup = append(b.report.Setup, fmt.Sprintf("sign-in pool of %d users and %d sessions made over HTTP in %v",
+	r.report.Setup = append(r.report.Setup, fmt.Sprintf("sign-in pool of %d users and %d sessions made over HTTP in %v",
 		maxC, len(grants), time.Since(start).Round(time.Millisecond)))
-	b.hand(grants)
+	r.hand(grants)
 	return nil
 }
 
 // signInMany signs the pool users in, in turn, once for each element of
 // out, decoding the tokens into it.
-func (b *bench) signInMany(ctx context.Context, what string, out []grantBody) error {
-	return b.parallel(ctx, len(out), b.cfg.hashSlots, what, func(ctx context.Context, i int) error {
-		return b.signIn(ctx, i%b.fx.users+1, &out[i])
+func (r *runner) signInMany(ctx context.Context, what string, out []grantBody) error {
+	return parallel(ctx, r.prog, len(out), r.cfg.HashSlots, what, func(ctx context.Context, i int) error {
+		return r.api.signIn(ctx, r.fx.email(i%r.fx.users+1), &out[i])
 	})
 }
 
 // signInFor signs in up to n times within one cell's time and returns the
 // sessions it made: running out of time is not an error, the cell that
 // uses them just ends sooner.
-func (b *bench) signInFor(ctx context.Context, n int, what string) ([]grantBody, error) {
+func (r *runner) signInFor(ctx context.Context, n int, what string) ([]grantBody, error) {
 	out := make([]grantBody, n)
-	budget, cancel := context.WithTimeout(ctx, b.cfg.warmup+b.cfg.duration)
-	err := b.signInMany(budget, what, out)
+	budget, cancel := context.WithTimeout(ctx, r.cfg.Warmup+r.cfg.Duration)
+	err := r.signInMany(budget, what, out)
 	cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -255,8 +260,8 @@ func (b *bench) signInFor(ctx context.Context, n int, what string) ([]grantBody,
 // hand distributes ready sessions to the scenarios that need them, in the
 // order sessionsWanted counts them; sign_out takes what is left, which
 // over HTTP may be less than it wanted.
-func (b *bench) hand(grants []grantBody) {
-	access, refresh, signOut := b.sessionsWanted()
+func (r *runner) hand(grants []grantBody) {
+	access, refresh, signOut := r.sessionsWanted()
 	take := func(n int) []grantBody {
 		n = min(n, len(grants))
 		g := grants[:n]
@@ -264,24 +269,24 @@ func (b *bench) hand(grants []grantBody) {
 		return g
 	}
 	for _, g := range take(access) {
-		b.fx.access = append(b.fx.access, g.Access)
+		r.fx.access = append(r.fx.access, g.Access)
 	}
 	for _, g := range take(refresh) {
-		b.fx.refresh = append(b.fx.refresh, g.Refresh)
+		r.fx.refresh = append(r.fx.refresh, g.Refresh)
 	}
-	b.fx.signOut = map[int][]string{}
-	b.fx.next = map[int]*atomic.Int64{}
-	for _, c := range b.cfg.levels {
+	r.fx.signOut = map[int][]string{}
+	r.fx.next = map[int]*atomic.Int64{}
+	for _, c := range r.cfg.Levels {
 		for _, g := range take(signOut[c]) {
-			b.fx.signOut[c] = append(b.fx.signOut[c], g.Access)
+			r.fx.signOut[c] = append(r.fx.signOut[c], g.Access)
 		}
-		b.fx.next[c] = new(atomic.Int64)
+		r.fx.next[c] = new(atomic.Int64)
 	}
 }
 
 // parallel runs fn for 0..total-1 on workers goroutines, stopping at the
 // first error, and shows progress as what, unless it is empty.
-func (b *bench) parallel(ctx context.Context, total, workers int, what string, fn func(ctx context.Context, i int) error) error {
+func parallel(ctx context.Context, prog *loadgen.Status, total, workers int, what string, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next, done atomic.Int64
@@ -294,11 +299,22 @@ func (b *bench) parallel(ctx context.Context, total, workers int, what string, f
 					return
 				}
 				if n := done.Add(1); what != "" {
-					b.prog.Live("%s %d/%d", what, n, total)
+					prog.Live("%s %d/%d", what, n, total)
 				}
 			}
 		})
 	}
 	wg.Wait()
 	return context.Cause(ctx)
+}
+
+// startServerIdle starts the server on the run's database, points the
+// API calls at it and returns its memory once it has settled, before any
+// load.
+func (r *runner) startServerIdle(ctx context.Context) (loadgen.Memory, error) {
+	if err := r.srv.startGatehouse(ctx, r.dsn, r.keyFile, r.cfg); err != nil {
+		return loadgen.Memory{}, err
+	}
+	r.api.base = r.srv.gatehouse.URL
+	return r.srv.idleMemory(ctx, r.srv.gatehouse, r.cfg.Duration)
 }

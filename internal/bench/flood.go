@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -33,22 +33,22 @@ type floodReport struct {
 // runFlood starts a fresh server (so its peak memory is the flood's) and
 // has cfg.flood clients sign in at once for the cell duration, without
 // warmup: the ramp is part of a flood.
-func (b *bench) runFlood(ctx context.Context) error {
-	idle, err := b.startServerIdle(ctx)
+func (r *runner) runFlood(ctx context.Context) error {
+	idle, err := r.startServerIdle(ctx)
 	if err != nil {
 		return err
 	}
-	rep := &floodReport{Connections: b.cfg.flood, DurationS: b.cfg.duration.Seconds(), IdleRSS: idle.RSS, Statuses: map[string]int{}}
-	rep.BoundRSS = int64(b.cfg.hashSlots)*int64(b.hasher.Params().Memory)<<10 + 100<<20
+	rep := &floodReport{Connections: r.cfg.Flood, DurationS: r.cfg.Duration.Seconds(), IdleRSS: idle.RSS, Statuses: map[string]int{}}
+	rep.BoundRSS = int64(r.cfg.HashSlots)*int64(r.hasher.Params().Memory)<<10 + 100<<20
 
 	var mu sync.Mutex
 	unavailable := loadgen.NewHistogram()
 	count := func(k string) { mu.Lock(); rep.Statuses[k]++; mu.Unlock() }
-	peak := samplePeak(b.server)
-	o := loadgen.Options{Concurrency: b.cfg.flood, Duration: b.cfg.duration}
-	rep.OK = b.cell(ctx, "flood sign_in", o, func(ctx context.Context, w int) error {
+	peak := samplePeak(r.srv.gatehouse)
+	o := loadgen.Options{Concurrency: r.cfg.Flood, Duration: r.cfg.Duration}
+	rep.OK = r.cell(ctx, "flood sign_in", o, func(ctx context.Context, w int) error {
 		t0 := time.Now()
-		err := b.signIn(ctx, rand.IntN(b.fx.users)+1, nil)
+		err := r.api.signIn(ctx, r.fx.email(rand.IntN(r.fx.users)+1), nil)
 		var se *statusError
 		switch {
 		case err == nil:
@@ -70,8 +70,8 @@ func (b *bench) runFlood(ctx context.Context) error {
 	rep.Unavailable.P50ms = durationMS(unavailable.Quantile(0.5))
 	rep.Unavailable.P99ms = durationMS(unavailable.Quantile(0.99))
 	rep.Unavailable.MaxMS = durationMS(unavailable.Max())
-	b.report.Flood = rep
-	b.stopServers()
+	r.report.Flood = rep
+	r.srv.stop()
 	return nil
 }
 
