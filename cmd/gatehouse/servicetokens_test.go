@@ -76,7 +76,7 @@ func TestShutdownEndsStreams(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", c.db, "--shutdown-drain", "100ms", "--shutdown-timeout", "30s"},
-			func(string) string { return "" }, &stdout, &stderr)
+			func(string) string { return "" }, noStdin, &stdout, &stderr)
 	}()
 	base := waitForURL(t, &stdout)
 	req, _ := http.NewRequest("GET", base+"/v1/auth/revocations", nil)
