@@ -52,6 +52,10 @@ type Config struct {
 	// a database that hangs without closing connections turns into 503s
 	// instead of requests that wait until the client gives up. 0: none.
 	RequestTimeout time.Duration
+	// OnRequest, when set, is called once for each answered request with
+	// the status written and the time it took (the metrics). r.Pattern
+	// names the route that served it.
+	OnRequest func(r *http.Request, status int, elapsed time.Duration)
 }
 
 type server struct {
@@ -68,6 +72,7 @@ type server struct {
 	now            func() time.Time
 	jwks           http.Handler
 	timeout        time.Duration
+	onRequest      func(*http.Request, int, time.Duration)
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -85,6 +90,7 @@ func NewServer(cfg Config) http.Handler {
 		ready:          cfg.Ready,
 		now:            cfg.Now,
 		timeout:        cfg.RequestTimeout,
+		onRequest:      cfg.OnRequest,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
