@@ -259,8 +259,9 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		JWKSMaxAge:       keyring.JWKSMaxAge,
 		RequestTimeout:   cfg.HashWait + storeBudget,
 		Stop:             ctx.Done(),
+		OnRequest:        m.ObserveRequest,
 	})
-	a.svc, a.handler, a.metrics = svc, m.Middleware(handler), m.Handler()
+	a.svc, a.handler, a.metrics = svc, handler, m.Handler()
 	return a, nil
 }
 

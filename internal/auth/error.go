@@ -33,6 +33,18 @@ const (
 	CodePositionExpired      Code = "position_expired"
 )
 
+// Codes lists every code above, for the tests that check each has its
+// status and its place in the API document.
+func Codes() []Code {
+	return []Code{
+		CodeBadRequest, CodeNotAuthorized, CodeTokenExpired, CodeCSRFInvalid,
+		CodeInvalidCredentials, CodeTokenReused, CodeForbidden, CodeNotFound,
+		CodeMethodNotAllowed, CodePayloadTooLarge, CodeUnsupportedMediaType,
+		CodeValidationFailed, CodeRateLimited, CodeUnavailable, CodeTokenInvalid,
+		CodeEmailUnconfirmed, CodeOutcomeUnknown, CodePositionExpired,
+	}
+}
+
 // Error is the one error type that crosses the API boundary. Message is
 // safe to show to clients; Err, if set, is the internal cause and is only
 // logged.

@@ -6,28 +6,47 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// authenticated wraps a handler that needs a signed-in caller. A request
-// authenticated by the cookie must carry the session's CSRF token unless
-// its method is safe; a header-authenticated one needs none (a browser
-// never attaches that header on its own).
-func (s *server) authenticated(h func(http.ResponseWriter, *http.Request, *auth.Principal)) http.Handler {
+// handler is the one shape of an endpoint: it writes its success and
+// returns its failure, which s.writeError alone turns into an answer, so
+// no endpoint can write an error body of its own or forget to return after
+// one. p is the signed-in caller on authenticated routes and nil on public
+// ones; routes.go says which a route is.
+type handler func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+// public serves h to anyone.
+func (s *server) public(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cred, ok := s.credentialOf(r)
-		if !ok {
-			writeError(w, r, s.log, auth.ErrNotAuthorized)
-			return
+		if err := h(w, r, nil); err != nil {
+			s.writeError(w, r, err)
 		}
-		p, err := s.svc.Authenticate(r.Context(), cred.token)
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		if cred.fromCookie && !safeMethod(r.Method) && !p.ValidCSRF(r.Header.Get("X-CSRF-Token")) {
-			writeError(w, r, s.log, auth.ErrCSRFInvalid)
-			return
-		}
-		h(w, r, p)
 	})
+}
+
+// authenticated serves h to a signed-in caller. A request authenticated by
+// the cookie must carry the session's CSRF token unless its method is
+// safe; a header-authenticated one needs none (a browser never attaches
+// that header on its own).
+func (s *server) authenticated(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authenticate(w, r, h); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request, h handler) error {
+	cred, ok := s.credentialOf(r)
+	if !ok {
+		return auth.ErrNotAuthorized
+	}
+	p, err := s.svc.Authenticate(r.Context(), cred.token)
+	if err != nil {
+		return err
+	}
+	if cred.fromCookie && !safeMethod(r.Method) && !p.ValidCSRF(r.Header.Get("X-CSRF-Token")) {
+		return auth.ErrCSRFInvalid
+	}
+	return h(w, r, p)
 }
 
 func (s *server) client(r *http.Request) auth.Client {

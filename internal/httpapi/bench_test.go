@@ -16,8 +16,9 @@ import (
 )
 
 // benchHandler is the full API handler (middleware included) with one
-// registered user, and that user's access token.
-func benchHandler(b *testing.B) (http.Handler, string) {
+// registered user, and that user's access token. onRequest is the metrics
+// hook, nil for none.
+func benchHandler(b *testing.B, onRequest func(*http.Request, int, time.Duration)) (http.Handler, string) {
 	b.Helper()
 	store, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "g.db"))
 	if err != nil {
@@ -31,7 +32,7 @@ func benchHandler(b *testing.B) (http.Handler, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := httpapi.NewServer(httpapi.Config{Service: svc})
+	h := httpapi.NewServer(httpapi.Config{Service: svc, OnRequest: onRequest})
 	req := httptest.NewRequest("POST", "/v1/auth", strings.NewReader(
 		`{"email":"ada@example.com","password":"correct horse battery","password_confirmation":"correct horse battery"}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -70,7 +71,7 @@ func BenchmarkStaticBaseline(b *testing.B) {
 // BenchmarkVerifyRequest is one authenticated request through the whole
 // middleware stack: the hot path of a forward-auth deployment.
 func BenchmarkVerifyRequest(b *testing.B) {
-	h, access := benchHandler(b)
+	h, access := benchHandler(b, nil)
 	req := httptest.NewRequest("GET", "/v1/auth/verify", nil)
 	req.Header.Set("Authorization", "Bearer "+access)
 	serveLoop(b, h, req, http.StatusOK)
@@ -78,8 +79,22 @@ func BenchmarkVerifyRequest(b *testing.B) {
 
 // BenchmarkMeRequest answers /me from the session cache.
 func BenchmarkMeRequest(b *testing.B) {
-	h, access := benchHandler(b)
+	h, access := benchHandler(b, nil)
 	req := httptest.NewRequest("GET", "/v1/auth/me", nil)
 	req.Header.Set("Authorization", "Bearer "+access)
 	serveLoop(b, h, req, http.StatusOK)
+}
+
+// BenchmarkVerifyObserved is BenchmarkVerifyRequest with a metrics hook
+// installed, as a node with --metrics-addr runs: the cost of the one
+// ResponseWriter wrapper the log and the metrics share.
+func BenchmarkVerifyObserved(b *testing.B) {
+	var n int
+	h, access := benchHandler(b, func(*http.Request, int, time.Duration) { n++ })
+	req := httptest.NewRequest("GET", "/v1/auth/verify", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	serveLoop(b, h, req, http.StatusOK)
+	if n == 0 {
+		b.Fatal("the OnRequest hook was never called")
+	}
 }

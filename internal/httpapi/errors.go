@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -41,8 +40,10 @@ type errorBody struct {
 
 // writeError writes err as the API's error body. Errors that are not an
 // *auth.Error are unexpected: they are logged with their cause and the
-// client gets a 503 that says nothing about internals.
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+// client gets a 503 that says nothing about internals. It is a method so
+// that every 503 reaches the server's logger, which NewServer never
+// leaves nil.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *auth.Error
 	if !errors.As(err, &e) {
 		if errors.Is(err, context.Canceled) {
@@ -56,13 +57,16 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		status = http.StatusServiceUnavailable
 	}
 	if status == http.StatusServiceUnavailable {
-		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, status, errorBody{Error: e.Message, Code: e.Code, Details: e.Details})
 }
+
+// errNotFound answers unknown routes and paths not in clean form.
+var errNotFound = apiError(auth.CodeNotFound, "Not found")
 
 // apiError builds an *auth.Error for the HTTP-level failures that never
 // reach the domain.

@@ -13,22 +13,19 @@ type statusBody struct {
 }
 
 // handleHealthz: the process is alive and serving.
-func (s *server) handleHealthz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
-	})
+func (s *server) handleHealthz(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) error {
+	writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
+	return nil
 }
 
 // handleReadyz: storage is reachable and migrated, so a load balancer may
 // send traffic here.
-func (s *server) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.ready(r.Context()); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
-	})
+func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	if err := s.ready(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, statusBody{Status: "ok"})
+	return nil
 }
 
 // errShuttingDown is the answer to requests that arrive once shutdown

@@ -14,11 +14,11 @@ type meResponse struct {
 }
 
 // handleMe: GET /v1/auth/me → the signed-in user.
-func (s *server) handleMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *server) handleMe(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	u, err := s.svc.Me(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, meResponse{ID: u.ID, Email: u.Email, CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339)})
+	return nil
 }

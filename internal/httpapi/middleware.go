@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,11 +16,11 @@ import (
 
 // middleware wraps the routes, outermost first.
 func (s *server) middleware(h http.Handler) http.Handler {
-	h = limitBody(h)
+	h = s.limitBody(h)
 	h = s.crossOrigin(h)
 	h = securityHeaders(h)
-	h = s.logRequests(h)
 	h = s.recoverPanics(h)
+	h = s.observe(h)
 	return h
 }
 
@@ -34,14 +35,17 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 				}
 				s.log.ErrorContext(r.Context(), "panic serving request", "method", r.Method,
 					"path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				writeError(w, r, s.log, auth.ErrUnavailable)
+				s.writeError(w, r, auth.ErrUnavailable)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
 }
 
-// statusRecorder remembers the status a handler wrote, for the log.
+// statusRecorder remembers the status a handler wrote. It is the one
+// wrapper around the ResponseWriter, shared by the request log and the
+// metrics: each layer of wrapping costs every request an allocation and
+// an indirect call per write.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -65,27 +69,34 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// logRequests logs one line per request at debug level (5xx at error).
-// It deliberately logs no header, query string or body: those carry
-// tokens, CSRF values and passwords. Below debug level it steps aside
-// entirely — no wrapper, no clock read on the hot path — because every
-// 5xx is logged, with its cause, where it is written (writeError, panic
-// recovery).
-func (s *server) logRequests(next http.Handler) http.Handler {
+// observe hands each answered request to Config.OnRequest (the metrics)
+// and logs it at debug level (5xx at error). It sits outside panic
+// recovery, so a panic's 503 is observed like any other answer. The log
+// deliberately holds no header, query string or body: those carry tokens,
+// CSRF values and passwords. With neither a hook nor debug logging it
+// steps aside entirely — no wrapper, no clock read on the hot path —
+// because every 5xx is logged, with its cause, where it is written
+// (writeError, panic recovery).
+func (s *server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		logging := s.log.Enabled(r.Context(), slog.LevelDebug)
+		if !logging && s.onRequest == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		level := slogLevelFor(rec.status)
-		if !s.log.Enabled(r.Context(), level) {
-			return
+		// A handler that wrote nothing was answered 200 by net/http.
+		status := cmp.Or(rec.status, http.StatusOK)
+		elapsed := time.Since(start)
+		if s.onRequest != nil {
+			s.onRequest(r, status, elapsed)
 		}
-		s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status, "duration", time.Since(start), "ip", s.clientIP(r))
+		if level := slogLevelFor(status); logging && s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+				"status", status, "duration", elapsed, "ip", s.clientIP(r))
+		}
 	})
 }
 
@@ -130,14 +141,18 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // limitBody refuses bodies over maxBodyBytes: at once when Content-Length
-// says so, or when reading passes the limit.
-func limitBody(next http.Handler) http.Handler {
+// says so, or when reading passes the limit. A request without a body
+// (http.NoBody: every GET of the hot path) has nothing to limit and is
+// spared the wrapper's allocation.
+func (s *server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > maxBodyBytes {
-			writeError(w, r, nil, apiError(auth.CodePayloadTooLarge, fmt.Sprintf("Request body is larger than %d bytes", maxBodyBytes)))
+			s.writeError(w, r, errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -170,7 +185,7 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 		_ = protect.AddTrustedOrigin(o)
 	}
 	protect.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, apiError(auth.CodeForbidden, "Cross-origin request refused"))
+		s.writeError(w, r, apiError(auth.CodeForbidden, "Cross-origin request refused"))
 	}))
 	protected := protect.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +223,7 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 func (s *server) refusePreflight(w http.ResponseWriter, r *http.Request, origin string) {
 	s.log.WarnContext(r.Context(), "CORS preflight from an origin not in --cors-origins refused",
 		"origin", origin[:min(len(origin), 256)], "path", r.URL.Path, "ip", s.clientIP(r))
-	writeError(w, r, nil, apiError(auth.CodeForbidden, "Origin not allowed"))
+	s.writeError(w, r, apiError(auth.CodeForbidden, "Origin not allowed"))
 }
 
 // jsonNotFound is the catch-all route: it answers unknown routes and
@@ -216,17 +231,17 @@ func (s *server) refusePreflight(w http.ResponseWriter, r *http.Request, origin 
 // text, keeping the Allow header. routes, without the catch-all, tells the
 // two apart; it is consulted only on this error path, so a matched request
 // costs one route lookup.
-func jsonNotFound(routes *http.ServeMux) http.Handler {
+func (s *server) jsonNotFound(routes *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, _ := routes.Handler(r)
 		rec := &discardRecorder{header: http.Header{}}
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			writeError(w, r, nil, apiError(auth.CodeMethodNotAllowed, "Method not allowed"))
+			s.writeError(w, r, apiError(auth.CodeMethodNotAllowed, "Method not allowed"))
 			return
 		}
-		writeError(w, r, nil, apiError(auth.CodeNotFound, "Not found"))
+		s.writeError(w, r, errNotFound)
 	})
 }
 

@@ -3,6 +3,8 @@ package httpapi
 import (
 	_ "embed"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // openAPIDocument describes every endpoint, header, cookie, body and error
@@ -13,9 +15,8 @@ import (
 var openAPIDocument []byte
 
 // handleOpenAPI: GET /openapi.json, for client generators and API browsers.
-func (s *server) handleOpenAPI() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(openAPIDocument)
-	})
+func (s *server) handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ *auth.Principal) error {
+	w.Header()["Content-Type"] = jsonContentType
+	w.Write(openAPIDocument)
+	return nil
 }

@@ -6,43 +6,47 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
+type forgotPasswordRequest struct {
+	Email string `json:"email"`
+}
+
 // handleForgotPassword: POST /v1/auth/password/forgot {"email"} → 202
 // "ok" for every valid address, known or not; the mail, if any, is queued.
-func (s *server) handleForgotPassword() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := readFields(r, "email")
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		if err := s.svc.ForgotPassword(r.Context(), f["email"], s.client(r)); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		writeJSON(w, http.StatusAccepted, "ok")
-	})
+func (s *server) handleForgotPassword(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	var req forgotPasswordRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.svc.ForgotPassword(r.Context(), req.Email, s.client(r)); err != nil {
+		return err
+	}
+	writeOK(w, http.StatusAccepted)
+	return nil
+}
+
+type resetPasswordRequest struct {
+	Token                string `json:"token"`
+	Password             string `json:"password"`
+	PasswordConfirmation string `json:"password_confirmation"`
 }
 
 // handleResetPassword: POST /v1/auth/password/reset {"token", "password",
 // "password_confirmation"} → 200 with a new session, as sign-in. The
 // token is the credential: no session is needed, and any sent is ignored.
-func (s *server) handleResetPassword() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, err := readFields(r, "token", "password", "password_confirmation")
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		g, err := s.svc.ResetPassword(r.Context(), auth.PasswordReset{
-			Token:                f["token"],
-			Password:             f["password"],
-			PasswordConfirmation: f["password_confirmation"],
-			Client:               s.client(r),
-		})
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		s.writeGrant(w, r, http.StatusOK, g)
+func (s *server) handleResetPassword(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	var req resetPasswordRequest
+	if err := readJSON(r, &req); err != nil {
+		return err
+	}
+	g, err := s.svc.ResetPassword(r.Context(), auth.PasswordReset{
+		Token:                req.Token,
+		Password:             req.Password,
+		PasswordConfirmation: req.PasswordConfirmation,
+		Client:               s.client(r),
 	})
+	if err != nil {
+		return err
+	}
+	s.writeGrant(w, r, http.StatusOK, g)
+	return nil
 }

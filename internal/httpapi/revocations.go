@@ -31,75 +31,73 @@ const (
 // a position it starts from the oldest entry kept. A position whose
 // successors were pruned is refused with 410 position_expired before the
 // stream starts.
-func (s *server) handleRevocations() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret := ""
-		if f := strings.Fields(r.Header.Get("Authorization")); len(f) == 2 && strings.EqualFold(f[0], "Bearer") {
-			secret = f[1]
+//
+// Once the stream has started its status is sent, so a failure after that
+// ends the stream (nil) and the follower reconnects from its position.
+func (s *server) handleRevocations(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	secret := ""
+	if f := strings.Fields(r.Header.Get("Authorization")); len(f) == 2 && strings.EqualFold(f[0], "Bearer") {
+		secret = f[1]
+	}
+	if _, err := s.svc.AuthenticateService(r.Context(), secret); err != nil {
+		return err
+	}
+	pos, ok := streamPosition(r)
+	if !ok {
+		return apiError(auth.CodeBadRequest, "Last-Event-ID and after must be a non-negative integer")
+	}
+	// Take the wake-up signal before each read: a change committed
+	// while reading still wakes the next wait.
+	changed := s.svc.Changed()
+	events, err := s.svc.Revocations(r.Context(), pos, streamBatch)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events through at once
+	w.WriteHeader(http.StatusOK)
+	st := &stream{w: w, rc: http.NewResponseController(w)}
+	st.buf.WriteString("retry: 1000\n\n")
+	heartbeat := time.NewTicker(s.heartbeat)
+	defer heartbeat.Stop()
+	caughtUp := false
+	for {
+		for _, e := range events {
+			st.event(e)
+			pos = e.Seq
 		}
-		if _, err := s.svc.AuthenticateService(r.Context(), secret); err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		pos, ok := streamPosition(r)
-		if !ok {
-			writeError(w, r, s.log, apiError(auth.CodeBadRequest, "Last-Event-ID and after must be a non-negative integer"))
-			return
-		}
-		// Take the wake-up signal before each read: a change committed
-		// while reading still wakes the next wait.
-		changed := s.svc.Changed()
-		events, err := s.svc.Revocations(r.Context(), pos, streamBatch)
-		if err != nil {
-			writeError(w, r, s.log, err)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Accel-Buffering", "no") // nginx: pass events through at once
-		w.WriteHeader(http.StatusOK)
-		st := &stream{w: w, rc: http.NewResponseController(w)}
-		st.buf.WriteString("retry: 1000\n\n")
-		heartbeat := time.NewTicker(s.heartbeat)
-		defer heartbeat.Stop()
-		caughtUp := false
-		for {
-			for _, e := range events {
-				st.event(e)
-				pos = e.Seq
+		if len(events) < streamBatch {
+			if !caughtUp {
+				// The first heartbeat marks the end of the backlog: a
+				// follower trusts its state only from then on.
+				st.buf.WriteString(heartbeatEvent)
+				caughtUp = true
 			}
-			if len(events) < streamBatch {
-				if !caughtUp {
-					// The first heartbeat marks the end of the backlog: a
-					// follower trusts its state only from then on.
-					st.buf.WriteString(heartbeatEvent)
-					caughtUp = true
-				}
-				if st.flush() != nil {
-					return
-				}
-				select {
-				case <-r.Context().Done():
-					return
-				case <-s.stop:
-					return
-				case <-changed:
-				case <-heartbeat.C:
-					if !s.streamMayContinue(r.Context(), secret) {
-						return
-					}
-					st.buf.WriteString(heartbeatEvent)
-				}
+			if st.flush() != nil {
+				return nil
 			}
-			changed = s.svc.Changed()
-			if events, err = s.svc.Revocations(r.Context(), pos, streamBatch); err != nil {
-				// The follower reconnects from its position and gets a
-				// clear answer (410, 503) then.
-				return
+			select {
+			case <-r.Context().Done():
+				return nil
+			case <-s.stop:
+				return nil
+			case <-changed:
+			case <-heartbeat.C:
+				if !s.streamMayContinue(r.Context(), secret) {
+					return nil
+				}
+				st.buf.WriteString(heartbeatEvent)
 			}
 		}
-	})
+		changed = s.svc.Changed()
+		if events, err = s.svc.Revocations(r.Context(), pos, streamBatch); err != nil {
+			// The follower reconnects from its position and gets a
+			// clear answer (410, 503) then.
+			return nil
+		}
+	}
 }
 
 // heartbeatEvent says "nothing else has changed up to now".

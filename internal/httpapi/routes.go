@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // routes is the whole API on one page. bounded marks the endpoints that
@@ -12,12 +10,12 @@ import (
 // read of a cache miss has a timeout of its own.
 func (s *server) register(mux *http.ServeMux) {
 	// The seed's endpoints (jwt_sessions-compatible).
-	mux.Handle("POST /v1/auth", s.bounded(s.handleRegister()))
-	mux.Handle("POST /v1/auth/sign_in", s.bounded(s.handleSignIn()))
+	mux.Handle("POST /v1/auth", s.bounded(s.public(s.handleRegister)))
+	mux.Handle("POST /v1/auth/sign_in", s.bounded(s.public(s.handleSignIn)))
 	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.authenticated(s.handleSignOut)))
 
 	// Tokens and the current user.
-	mux.Handle("POST /v1/auth/refresh", s.bounded(s.handleRefresh()))
+	mux.Handle("POST /v1/auth/refresh", s.bounded(s.public(s.handleRefresh)))
 	mux.Handle("GET /v1/auth/me", s.authenticated(s.handleMe))
 
 	// Session management.
@@ -28,9 +26,9 @@ func (s *server) register(mux *http.ServeMux) {
 
 	// Account recovery and the address: a mailed token is the credential
 	// of forgot's reset and of confirm.
-	mux.Handle("POST /v1/auth/password/forgot", s.bounded(s.handleForgotPassword()))
-	mux.Handle("POST /v1/auth/password/reset", s.bounded(s.handleResetPassword()))
-	mux.Handle("POST /v1/auth/email/confirm", s.bounded(s.handleConfirmEmail()))
+	mux.Handle("POST /v1/auth/password/forgot", s.bounded(s.public(s.handleForgotPassword)))
+	mux.Handle("POST /v1/auth/password/reset", s.bounded(s.public(s.handleResetPassword)))
+	mux.Handle("POST /v1/auth/email/confirm", s.bounded(s.public(s.handleConfirmEmail)))
 	mux.Handle("POST /v1/auth/email/confirm/resend", s.bounded(s.authenticated(s.handleResendConfirmation)))
 	mux.Handle("PUT /v1/auth/email", s.bounded(s.authenticated(s.handleChangeEmail)))
 
@@ -39,15 +37,15 @@ func (s *server) register(mux *http.ServeMux) {
 
 	// For services that verify tokens themselves: revocations as they
 	// commit (Server-Sent Events, service tokens only) and public keys.
-	mux.Handle("GET /v1/auth/revocations", s.handleRevocations())
+	mux.Handle("GET /v1/auth/revocations", s.public(s.handleRevocations))
 	if s.jwks != nil {
 		mux.Handle("GET /.well-known/jwks.json", s.jwks)
 	}
 
 	// Operations.
-	mux.Handle("GET /healthz", s.handleHealthz())
-	mux.Handle("GET /readyz", s.bounded(s.handleReadyz()))
-	mux.Handle("GET /openapi.json", s.handleOpenAPI())
+	mux.Handle("GET /healthz", s.public(s.handleHealthz))
+	mux.Handle("GET /readyz", s.bounded(s.public(s.handleReadyz)))
+	mux.Handle("GET /openapi.json", s.public(s.handleOpenAPI))
 	// No /metrics here: its counters tell unknown_email from wrong_password,
 	// so it is served only on its own listener (--metrics-addr).
 }
@@ -59,10 +57,10 @@ func (s *server) routes() http.Handler {
 	api, plain := http.NewServeMux(), http.NewServeMux()
 	s.register(api)
 	s.register(plain)
-	api.Handle("/", jsonNotFound(plain))
+	api.Handle("/", s.jsonNotFound(plain))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if uncleanPath(r.URL.Path) {
-			writeError(w, r, nil, apiError(auth.CodeNotFound, "Not found"))
+			s.writeError(w, r, errNotFound)
 			return
 		}
 		api.ServeHTTP(w, r)

@@ -59,6 +59,10 @@ type Config struct {
 	// revocation streams (their followers reconnect, to another node):
 	// they would otherwise hold the shutdown until its timeout. Nil: never.
 	Stop <-chan struct{}
+	// OnRequest, when set, is called once for each answered request with
+	// the status written and the time it took (the metrics). r.Pattern
+	// names the route that served it.
+	OnRequest func(r *http.Request, status int, elapsed time.Duration)
 }
 
 type server struct {
@@ -77,6 +81,7 @@ type server struct {
 	timeout        time.Duration
 	heartbeat      time.Duration
 	stop           <-chan struct{}
+	onRequest      func(*http.Request, int, time.Duration)
 }
 
 // NewServer returns the API as one http.Handler with all middleware.
@@ -96,6 +101,7 @@ func NewServer(cfg Config) http.Handler {
 		timeout:        cfg.RequestTimeout,
 		heartbeat:      cmp.Or(cfg.StreamHeartbeat, DefaultStreamHeartbeat),
 		stop:           cfg.Stop,
+		onRequest:      cfg.OnRequest,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

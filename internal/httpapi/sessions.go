@@ -19,11 +19,10 @@ type sessionResponse struct {
 
 // handleListSessions: GET /v1/auth/sessions → the caller's live sessions,
 // newest first.
-func (s *server) handleListSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *server) handleListSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	list, err := s.svc.Sessions(r.Context(), p)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	out := make([]sessionResponse, len(list))
 	for i, si := range list {
@@ -38,33 +37,33 @@ func (s *server) handleListSessions(w http.ResponseWriter, r *http.Request, p *a
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 // handleRevokeSession: DELETE /v1/auth/sessions/{id}.
-func (s *server) handleRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *server) handleRevokeSession(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.svc.RevokeSession(r.Context(), p, r.PathValue("id"), s.client(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if r.PathValue("id") == p.SessionID {
 		s.clearCookie(w)
 	}
-	writeJSON(w, http.StatusOK, "ok")
+	writeOK(w, http.StatusOK)
+	return nil
 }
 
 // handleRevokeSessions: DELETE /v1/auth/sessions?scope=others|all.
-func (s *server) handleRevokeSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *server) handleRevokeSessions(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	scope := r.URL.Query().Get("scope")
 	if scope != "others" && scope != "all" {
-		writeError(w, r, s.log, apiError(auth.CodeBadRequest, `Query parameter scope must be "others" or "all"`))
-		return
+		return apiError(auth.CodeBadRequest, `Query parameter scope must be "others" or "all"`)
 	}
 	if err := s.svc.RevokeOtherSessions(r.Context(), p, scope == "all", s.client(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	if scope == "all" {
 		s.clearCookie(w)
 	}
-	writeJSON(w, http.StatusOK, "ok")
+	writeOK(w, http.StatusOK)
+	return nil
 }

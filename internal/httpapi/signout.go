@@ -7,11 +7,11 @@ import (
 )
 
 // handleSignOut: DELETE /v1/auth/sign_out → "ok", as the gem answers.
-func (s *server) handleSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+func (s *server) handleSignOut(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.svc.SignOut(r.Context(), p, s.client(r)); err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return err
 	}
 	s.clearCookie(w)
-	writeJSON(w, http.StatusOK, "ok")
+	writeOK(w, http.StatusOK)
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/csrf"
@@ -21,17 +23,27 @@ type credential struct {
 // used instead.
 func (s *server) credentialOf(r *http.Request) (credential, bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		fields := strings.Fields(h)
-		if len(fields) > 0 {
-			if tok := fields[len(fields)-1]; strings.Count(tok, ".") == 2 {
-				return credential{token: tok}, true
-			}
+		if tok := lastField(h); strings.Count(tok, ".") == 2 {
+			return credential{token: tok}, true
 		}
 	}
 	if c, err := r.Cookie(s.cookieName); err == nil && c.Value != "" {
 		return credential{token: c.Value, fromCookie: true}, true
 	}
 	return credential{}, false
+}
+
+// lastField is the last element strings.Fields(h) would return ("" for
+// none), without building the slice: it runs on every authenticated
+// request.
+func lastField(h string) string {
+	h = strings.TrimRightFunc(h, unicode.IsSpace)
+	i := strings.LastIndexFunc(h, unicode.IsSpace)
+	if i < 0 {
+		return h
+	}
+	_, size := utf8.DecodeRuneInString(h[i:])
+	return h[i+size:]
 }
 
 // safeMethod reports whether a cookie-authenticated request may skip the

@@ -211,21 +211,18 @@ func (m *Metrics) Event(e auth.Event) {
 // HashWaited records how long a hash waited for a slot.
 func (m *Metrics) HashWaited(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
 
-// Middleware counts requests by the route pattern that served them (never
-// the raw path: ids in paths would make unbounded label values).
-func (m *Metrics) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		s := m.seriesFor(seriesKey{route, methodLabel(r.Method), rec.status})
-		s.count.Inc()
-		s.duration.Observe(time.Since(start).Seconds())
-	})
+// ObserveRequest counts a request by the route pattern that served it
+// (never the raw path: ids in paths would make unbounded label values).
+// It is httpapi's Config.OnRequest, which records the status on the one
+// ResponseWriter wrapper the API has.
+func (m *Metrics) ObserveRequest(r *http.Request, status int, elapsed time.Duration) {
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s := m.seriesFor(seriesKey{route, methodLabel(r.Method), status})
+	s.count.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }
 
 // methodLabel keeps clients from minting label values: any method
@@ -257,26 +254,4 @@ func (m *Metrics) seriesFor(k seriesKey) requestSeries {
 	m.series[k] = s
 	m.mu.Unlock()
 	return s
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	written bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.written {
-		w.status, w.written = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the connection (the
-// revocation stream flushes and sets write deadlines).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.written = true
-	return w.ResponseWriter.Write(b)
 }

@@ -5,22 +5,24 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func TestMiddlewareLabelsByRoutePattern(t *testing.T) {
+func TestObserveRequestLabelsByRoutePattern(t *testing.T) {
 	m := New(prometheus.NewRegistry(), Sources{})
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/auth/sessions/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotFound) })
-	h := m.Middleware(mux)
+	mux.HandleFunc("GET /v1/auth/sessions/{id}", func(w http.ResponseWriter, r *http.Request) {})
 	for _, req := range []struct{ method, path string }{
 		{"GET", "/v1/auth/sessions/a"},
 		{"GET", "/v1/auth/sessions/b"}, // same route: one series, not one per id
 		{"BREW", "/coffee"},            // a made-up method must not become a label value
 	} {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(req.method, req.path, nil))
+		r := httptest.NewRequest(req.method, req.path, nil)
+		mux.ServeHTTP(httptest.NewRecorder(), r) // sets r.Pattern, as in the API
+		m.ObserveRequest(r, http.StatusNotFound, time.Millisecond)
 	}
 	tests := []struct {
 		route, method, status string
