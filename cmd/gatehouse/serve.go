@@ -49,7 +49,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer app.Close()
 	// A serving node follows other processes' session changes and prunes
 	// ended sessions; the one-shot admin commands need neither.
-	defer startFeed(cfg, app.store, app.svc, log)()
+	defer startFeed(app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
 	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
 	if err != nil {

@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // changeLogKeep is how many session changes the log keeps. A follower
@@ -103,4 +106,14 @@ func (s *Store) changesAfter(ctx context.Context, seq int64, onChange func(strin
 func (s *Store) pruneChanges(ctx context.Context) {
 	s.writer.ExecContext(ctx, `DELETE FROM session_changes
 		WHERE seq <= (SELECT max(seq) FROM session_changes) - ?`, changeLogKeep)
+}
+
+// pollInterval is how often a server reads the change log, so the admin
+// CLI's revocations reach it within that time.
+const pollInterval = 200 * time.Millisecond
+
+// FollowChanges is Follow at pollInterval, reporting to sink: the store's
+// auth.FeedStore.
+func (s *Store) FollowChanges(ctx context.Context, sink auth.FeedSink, _ *slog.Logger) {
+	s.Follow(ctx, pollInterval, sink.SessionChanged, sink.SetFeedHealthy)
 }
