@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -202,14 +203,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		return fail(err)
 	}
 	a.closers = append(a.closers, closeCounter)
-	slots := cfg.HashSlots
-	if slots == 0 {
-		slots = password.DefaultSlots()
-	}
-	queue := cfg.HashQueue
-	if queue == 0 {
-		queue = 32 * slots
-	}
+	slots := cfg.hashSlots()
+	queue := cmp.Or(cfg.HashQueue, 32*slots)
 	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
 	var svc *auth.Service // built below; scrapes come after it is
 	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
@@ -277,15 +272,14 @@ const storeBudget = 3 * time.Second
 // returned to the OS at once, so an idle node stays small.
 func limitMemory(cfg *Config, getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
-		slots := cfg.HashSlots
-		if slots == 0 {
-			slots = password.DefaultSlots()
-		}
-		hashing := int64(slots) * int64(password.DefaultParams().Memory) << 10
+		hashing := int64(cfg.hashSlots()) * int64(password.DefaultParams().Memory) << 10
 		debug.SetMemoryLimit(hashing + 64<<20)
 	}
 	debug.FreeOSMemory()
 }
+
+// hashSlots is --hash-slots, or one slot per CPU the process may use.
+func (c *Config) hashSlots() int { return cmp.Or(c.HashSlots, password.DefaultSlots()) }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}
