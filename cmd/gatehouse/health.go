@@ -27,11 +27,8 @@ func startClockSync(svc *auth.Service, log *slog.Logger) (stop func()) {
 			log.Warn("measuring the clock against the database's", "err", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sync(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	sync(context.Background())
+	return background(func(ctx context.Context) {
 		tick := time.NewTicker(clockSyncInterval)
 		defer tick.Stop()
 		for {
@@ -42,8 +39,7 @@ func startClockSync(svc *auth.Service, log *slog.Logger) (stop func()) {
 				sync(ctx)
 			}
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // readiness is what /readyz checks: the store answers and is migrated, the

@@ -82,10 +82,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // of stored hash takes to verify, which every failed sign-in is then held
 // to (auth.Service.CalibrateFailures).
 func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(func(ctx context.Context) {
 		n, floor, err := svc.CalibrateFailures(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -94,8 +91,7 @@ func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
 			return
 		}
 		log.Info("failure pacing calibrated", "hash_classes", n, "floor", floor)
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // serveMetrics serves GET /metrics on --metrics-addr until stop is called.

@@ -72,13 +72,7 @@ func startFeed(store auth.Store, svc *auth.Service, log *slog.Logger) (stop func
 		return func() {}
 	}
 	svc.SetFeedHealthy(false)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		feed.FollowChanges(ctx, svc, log)
-	}()
-	return func() { cancel(); <-done }
+	return background(func(ctx context.Context) { feed.FollowChanges(ctx, svc, log) })
 }
 
 // Ended sessions are kept this long (for the session list's history and
@@ -116,10 +110,7 @@ func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger)
 // batches so no transaction holds the writer for long, and returns a
 // function that stops it.
 func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(func(ctx context.Context) {
 		tick := time.NewTicker(pruneInterval)
 		defer tick.Stop()
 		for {
@@ -130,6 +121,5 @@ func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
 			case <-tick.C:
 			}
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
