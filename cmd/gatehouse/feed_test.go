@@ -14,7 +14,7 @@ func TestCLIRevocationReachesRunningServer(t *testing.T) {
 	c := newCLI(t)
 	a := c.app()
 	cfg, _ := parseConfig("serve", []string{"--db", c.db}, noEnv, io.Discard)
-	defer startFeed(cfg, a.store, a.svc, newLogger(cfg, io.Discard))()
+	defer startFeed(a.store, a.svc, newLogger(cfg, io.Discard))()
 	srv := httptest.NewServer(a.handler)
 	defer srv.Close()
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
-	"github.com/gatehouse/gatehouse/internal/sqlite"
 )
 
 // clockSyncInterval is how often a node measures its clock against the
@@ -28,11 +27,8 @@ func startClockSync(svc *auth.Service, log *slog.Logger) (stop func()) {
 			log.Warn("measuring the clock against the database's", "err", err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sync(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	sync(context.Background())
+	return background(func(ctx context.Context) {
 		tick := time.NewTicker(clockSyncInterval)
 		defer tick.Stop()
 		for {
@@ -43,8 +39,7 @@ func startClockSync(svc *auth.Service, log *slog.Logger) (stop func()) {
 				sync(ctx)
 			}
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // readiness is what /readyz checks: the store answers and is migrated, the
@@ -58,8 +53,8 @@ func readiness(store auth.Store, svc *auth.Service, minFree uint64) func(context
 		if err := svc.ClockReady(); err != nil {
 			return err
 		}
-		if st, ok := store.(*sqlite.Store); ok {
-			return diskReady(st.FreeBytes, minFree)
+		if d, ok := store.(auth.DiskStore); ok {
+			return diskReady(d.FreeBytes, minFree)
 		}
 		return nil
 	}
@@ -80,11 +75,11 @@ func diskReady(free func() (uint64, error), minFree uint64) error {
 	return nil
 }
 
-// diskFree is the free-space source of the metrics: SQLite's folder, or
-// nil for a database on another host.
+// diskFree is the free-space source of the metrics: the store's folder
+// (auth.DiskStore), or nil for a database on another host.
 func diskFree(store auth.Store) func() (uint64, error) {
-	if st, ok := store.(*sqlite.Store); ok {
-		return st.FreeBytes
+	if d, ok := store.(auth.DiskStore); ok {
+		return d.FreeBytes
 	}
 	return nil
 }

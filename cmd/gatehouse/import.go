@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/railsimport"
 )
 
 const importHelp = `Import the users of the Rails app from an export of its users table, keeping
@@ -58,7 +59,7 @@ func runUsersImport(ctx context.Context, args []string, getenv func(string) stri
 
 	log := newLogger(cfg, stderr)
 	p := newProgress(stderr, log, size)
-	rep, err := a.svc.ImportUsers(ctx, in, auth.ImportOptions{Format: f, Progress: p.update})
+	rep, err := railsimport.Import(ctx, a.svc, in, f, auth.ImportOptions{Progress: p.update})
 	p.clear()
 	if rep != nil && rep.Rows() > 0 {
 		if aerr := analyze(ctx, a.store); aerr != nil {
@@ -83,21 +84,21 @@ func runUsersImport(ctx context.Context, args []string, getenv func(string) stri
 }
 
 // importFormat is --format, or else what the file name says.
-func importFormat(flagValue, name string) (auth.ImportFormat, error) {
+func importFormat(flagValue, name string) (railsimport.Format, error) {
 	switch strings.ToLower(flagValue) {
 	case "csv":
-		return auth.ImportCSV, nil
+		return railsimport.CSV, nil
 	case "jsonl", "ndjson":
-		return auth.ImportJSONL, nil
+		return railsimport.JSONL, nil
 	case "":
 	default:
 		return "", usagef("users import: --format must be csv or jsonl, not %q", flagValue)
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".csv":
-		return auth.ImportCSV, nil
+		return railsimport.CSV, nil
 	case ".jsonl", ".ndjson":
-		return auth.ImportJSONL, nil
+		return railsimport.JSONL, nil
 	}
 	if name == "-" {
 		return "", usagef("users import: reading standard input needs --format csv or --format jsonl")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/railsimport"
 )
 
 // writeFile writes content to name in a fresh directory and returns its path.
@@ -108,16 +109,16 @@ func TestUsersImport_Fatal(t *testing.T) {
 func TestImportFormat(t *testing.T) {
 	tests := []struct {
 		flag, name string
-		want       auth.ImportFormat
+		want       railsimport.Format
 		wantErr    string
 	}{
-		{name: "users.csv", want: auth.ImportCSV},
-		{name: "USERS.CSV", want: auth.ImportCSV},
-		{name: "users.jsonl", want: auth.ImportJSONL},
-		{name: "users.ndjson", want: auth.ImportJSONL},
-		{flag: "csv", name: "-", want: auth.ImportCSV},
-		{flag: "jsonl", name: "users.txt", want: auth.ImportJSONL},
-		{flag: "JSONL", name: "users.csv", want: auth.ImportJSONL},
+		{name: "users.csv", want: railsimport.CSV},
+		{name: "USERS.CSV", want: railsimport.CSV},
+		{name: "users.jsonl", want: railsimport.JSONL},
+		{name: "users.ndjson", want: railsimport.JSONL},
+		{flag: "csv", name: "-", want: railsimport.CSV},
+		{flag: "jsonl", name: "users.txt", want: railsimport.JSONL},
+		{flag: "JSONL", name: "users.csv", want: railsimport.JSONL},
 		{name: "users.json", wantErr: "cannot tell the format of users.json"},
 		{name: "-", wantErr: "standard input needs --format"},
 		{flag: "xml", name: "users.csv", wantErr: `--format must be csv or jsonl, not "xml"`},

@@ -90,11 +90,7 @@ func (a *app) followKeys(alg string, log *slog.Logger) (stop func()) {
 	if a.keys.ring == nil {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(func(ctx context.Context) {
 		a.keys.ring.Follow(ctx, a.keys.tokens, cmp.Or(alg, token.HS256), a.keys.loaded, keyring.ReloadInterval, log)
-	}()
-	return func() { cancel(); <-done }
+	})
 }

@@ -47,23 +47,20 @@ the outbox holds no usable token.`)
 	before := c.fs.Int64("before", 0, "list mails with an id below this")
 	limit := c.fs.Int("limit", 100, "at most this many")
 	asJSON := c.fs.Bool("json", false, "print a JSON array instead of a table")
-	_, cfg, err := c.parse(args, getenv, stdout)
-	if err != nil || cfg == nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr, true)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	list, err := a.svc.Mails(ctx, *before, *limit)
-	if err != nil {
-		return adminError(c.name, err)
-	}
-	if *asJSON {
-		return printMailsJSON(stdout, list)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	return c.withApp(ctx, args, getenv, stdout, stderr, func(a *app, _ []string) error {
+		list, err := a.svc.Mails(ctx, *before, *limit)
+		if err != nil {
+			return adminError(c.name, err)
+		}
+		if *asJSON {
+			return printMailsJSON(stdout, list)
+		}
+		return printMailsTable(stdout, list)
+	})
+}
+
+func printMailsTable(w io.Writer, list []auth.Mail) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tTO\tSTATE\tATTEMPTS\tQUEUED\tSENT/NEXT\tLAST ERROR")
 	for _, m := range list {
 		when := stamp(m.SentAt)

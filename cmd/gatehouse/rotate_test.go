@@ -31,7 +31,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	for i, n := range nodes {
 		cfg, _ := parseConfig("test", []string{"--db", c.db}, noEnv, io.Discard)
 		log := newLogger(cfg, io.Discard)
-		defer startFeed(cfg, n.store, n.svc, log)()
+		defer startFeed(n.store, n.svc, log)()
 		follow.Go(func() { n.keys.ring.Follow(ctx, n.keys.tokens, "HS256", n.keys.loaded, reloads[i], log) })
 	}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -49,7 +50,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer app.Close()
 	// A serving node follows other processes' session changes and prunes
 	// ended sessions; the one-shot admin commands need neither.
-	defer startFeed(cfg, app.store, app.svc, log)()
+	defer startFeed(app.store, app.svc, log)()
 	defer startPruner(app.store, log)()
 	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
 	if err != nil {
@@ -81,10 +82,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // of stored hash takes to verify, which every failed sign-in is then held
 // to (auth.Service.CalibrateFailures).
 func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(func(ctx context.Context) {
 		n, floor, err := svc.CalibrateFailures(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -93,8 +91,7 @@ func startCalibration(svc *auth.Service, log *slog.Logger) (stop func()) {
 			return
 		}
 		log.Info("failure pacing calibrated", "hash_classes", n, "floor", floor)
-	}()
-	return func() { cancel(); <-done }
+	})
 }
 
 // serveMetrics serves GET /metrics on --metrics-addr until stop is called.
@@ -202,14 +199,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		return fail(err)
 	}
 	a.closers = append(a.closers, closeCounter)
-	slots := cfg.HashSlots
-	if slots == 0 {
-		slots = password.DefaultSlots()
-	}
-	queue := cfg.HashQueue
-	if queue == 0 {
-		queue = 32 * slots
-	}
+	slots := cfg.hashSlots()
+	queue := cmp.Or(cfg.HashQueue, 32*slots)
 	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
 	var svc *auth.Service // built below; scrapes come after it is
 	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
@@ -279,15 +270,14 @@ const storeBudget = 3 * time.Second
 // returned to the OS at once, so an idle node stays small.
 func limitMemory(cfg *Config, getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
-		slots := cfg.HashSlots
-		if slots == 0 {
-			slots = password.DefaultSlots()
-		}
-		hashing := int64(slots) * int64(password.DefaultParams().Memory) << 10
+		hashing := int64(cfg.hashSlots()) * int64(password.DefaultParams().Memory) << 10
 		debug.SetMemoryLimit(hashing + 64<<20)
 	}
 	debug.FreeOSMemory()
 }
+
+// hashSlots is --hash-slots, or one slot per CPU the process may use.
+func (c *Config) hashSlots() int { return cmp.Or(c.HashSlots, password.DefaultSlots()) }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: durationText}

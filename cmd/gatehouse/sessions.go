@@ -115,22 +115,15 @@ func runSessionsRevoke(ctx context.Context, args []string, getenv func(string) s
 working. Revoking a session that has ended already does nothing.
 
 `+sqliteNote)
-	pos, cfg, err := c.parse(args, getenv, stdout)
-	if err != nil || cfg == nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr, true)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	err = a.svc.RevokeSessionByID(ctx, pos[0])
-	if errors.Is(err, auth.ErrNotFound) {
-		return fmt.Errorf("sessions revoke: no session %q", pos[0])
-	}
-	if err != nil {
-		return adminError(c.name, err)
-	}
-	fmt.Fprintf(stdout, "revoked session %s\n", pos[0])
-	return nil
+	return c.withApp(ctx, args, getenv, stdout, stderr, func(a *app, pos []string) error {
+		err := a.svc.RevokeSessionByID(ctx, pos[0])
+		if errors.Is(err, auth.ErrNotFound) {
+			return fmt.Errorf("sessions revoke: no session %q", pos[0])
+		}
+		if err != nil {
+			return adminError(c.name, err)
+		}
+		fmt.Fprintf(stdout, "revoked session %s\n", pos[0])
+		return nil
+	})
 }

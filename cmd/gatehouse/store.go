@@ -42,8 +42,8 @@ func isPostgres(dsn string) bool {
 }
 
 // newCounter picks where rate-limit counts live: Redis when configured,
-// else the database when it is shared by several nodes (PostgreSQL), else
-// this process. Nil when rate limits are off.
+// else the database when several nodes share it (auth.SharedCounterStore),
+// else this process. Nil when rate limits are off.
 func newCounter(ctx context.Context, cfg *Config, store auth.Store) (auth.Counter, func() error, error) {
 	noop := func() error { return nil }
 	switch {
@@ -56,45 +56,24 @@ func newCounter(ctx context.Context, cfg *Config, store auth.Store) (auth.Counte
 		}
 		return redis.NewCounter(client, "gatehouse:"), client.Close, nil
 	}
-	if pg, ok := store.(*postgres.Store); ok {
-		return pg.Counter(), noop, nil
+	if sc, ok := store.(auth.SharedCounterStore); ok {
+		return sc.SharedCounter(), noop, nil
 	}
 	return auth.NewMemoryCounter(nil, auth.DefaultMemoryCounterKeys), noop, nil
 }
 
-// startFeed connects svc to the store's change feed and returns a
-// function that stops it. Until the feed reports healthy the service
-// trusts no cache: a node that just started cannot know what it missed.
-// PostgreSQL pushes changes (LISTEN/NOTIFY); SQLite's change log is polled,
-// so the admin CLI's revocations reach a running server within
-// sqlitePollInterval.
-func startFeed(cfg *Config, store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
-	var run func(ctx context.Context)
-	switch st := store.(type) {
-	case *postgres.Store:
-		l := postgres.NewListener(cfg.DB, svc.SessionChanged, svc.SetFeedHealthy, log)
-		run = func(ctx context.Context) {
-			if err := l.Run(ctx); err != nil {
-				log.Error("change feed stopped", "err", err)
-			}
-		}
-	case *sqlite.Store:
-		run = func(ctx context.Context) { st.Follow(ctx, sqlitePollInterval, svc.SessionChanged, svc.SetFeedHealthy) }
-	default:
+// startFeed connects svc to the store's change feed (auth.FeedStore), if
+// it has one, and returns a function that stops it. Until the feed reports
+// healthy the service trusts no cache: a node that just started cannot
+// know what it missed.
+func startFeed(store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
+	feed, ok := store.(auth.FeedStore)
+	if !ok {
 		return func() {}
 	}
 	svc.SetFeedHealthy(false)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		run(ctx)
-	}()
-	return func() { cancel(); <-done }
+	return background(func(ctx context.Context) { feed.FollowChanges(ctx, svc, log) })
 }
-
-// sqlitePollInterval is how often a server reads SQLite's change log.
-const sqlitePollInterval = 200 * time.Millisecond
 
 // Ended sessions are kept this long (for the session list's history and
 // for investigating an incident), then deleted by every node's pruner; the
@@ -131,17 +110,13 @@ func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger)
 // batches so no transaction holds the writer for long, and returns a
 // function that stops it.
 func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	return background(func(ctx context.Context) {
 		tick := time.NewTicker(pruneInterval)
 		defer tick.Stop()
 		for {
 			pruneEndedSessions(ctx, store, log)
-			// SQLite's change log is pruned by its follower (Follow).
-			if pg, ok := store.(*postgres.Store); ok {
-				if err := pg.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
+			if p, ok := store.(auth.ChangeLogPruner); ok {
+				if err := p.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("pruning the session change log", "err", err)
 				}
 			}
@@ -151,6 +126,5 @@ func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
 			case <-tick.C:
 			}
 		}
-	}()
-	return func() { cancel(); <-done }
+	})
 }

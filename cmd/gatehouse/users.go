@@ -325,8 +325,10 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// onUser runs fn on the user named by the command's USER argument.
-func (c *adminCmd) onUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, fn func(*auth.Service, *auth.User) error) error {
+// withApp parses args, opens an existing database (openApp's mustExist)
+// and runs fn with it and the positional arguments. After -h it only
+// prints the help.
+func (c *adminCmd) withApp(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, fn func(a *app, pos []string) error) error {
 	pos, cfg, err := c.parse(args, getenv, stdout)
 	if err != nil || cfg == nil {
 		return err
@@ -336,17 +338,24 @@ func (c *adminCmd) onUser(ctx context.Context, args []string, getenv func(string
 		return err
 	}
 	defer a.Close()
-	u, err := a.svc.FindUser(ctx, pos[0])
-	if errors.Is(err, auth.ErrNotFound) {
-		if _, nerr := strconv.ParseInt(pos[0], 10, 64); nerr == nil {
-			return fmt.Errorf("%s: no user with id %s", c.name, pos[0])
+	return fn(a, pos)
+}
+
+// onUser runs fn on the user named by the command's USER argument.
+func (c *adminCmd) onUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, fn func(*auth.Service, *auth.User) error) error {
+	return c.withApp(ctx, args, getenv, stdout, stderr, func(a *app, pos []string) error {
+		u, err := a.svc.FindUser(ctx, pos[0])
+		if errors.Is(err, auth.ErrNotFound) {
+			if _, nerr := strconv.ParseInt(pos[0], 10, 64); nerr == nil {
+				return fmt.Errorf("%s: no user with id %s", c.name, pos[0])
+			}
+			return fmt.Errorf("%s: no user with email %q", c.name, auth.NormalizeEmail(pos[0]))
 		}
-		return fmt.Errorf("%s: no user with email %q", c.name, auth.NormalizeEmail(pos[0]))
-	}
-	if err == nil {
-		err = fn(a.svc, u)
-	}
-	return adminError(c.name, err)
+		if err == nil {
+			err = fn(a.svc, u)
+		}
+		return adminError(c.name, err)
+	})
 }
 
 // openApp opens the database and wires the service as serve does; the

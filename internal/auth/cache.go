@@ -46,7 +46,8 @@ func (c *cachedSession) newer(old *cachedSession) bool {
 
 // sessionCache keeps recently used sessions in memory so that verifying a
 // token makes no database round trip. It is bounded: when full, arbitrary
-// entries are dropped (a dropped entry costs one read on its next use).
+// entries are dropped (a dropped entry costs two reads, session and user,
+// on its next use).
 type sessionCache struct {
 	mu  sync.RWMutex
 	m   map[string]*cachedSession

@@ -6,9 +6,10 @@ import (
 )
 
 // SessionChanged applies a change that another node committed to a
-// session: a rotation to generation gen, or a revocation. Backends with a
-// change feed (PostgreSQL LISTEN/NOTIFY, Redis pub/sub) call it for every
-// change. A revocation takes effect here at once; a rotation leaves a stub
+// session: a rotation to generation gen, or a revocation. A store's change
+// feed (auth.FeedStore: PostgreSQL's LISTEN/NOTIFY, SQLite's polled change
+// log) calls it for every change; Redis carries none, by design
+// (docs/architecture.md, "Why Redis does not carry revocations"). A revocation takes effect here at once; a rotation leaves a stub
 // that makes the next use of the session reload it, and that refuses any
 // load older than gen, so a read that raced the change cannot bring the old
 // state back.

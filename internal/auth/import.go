@@ -10,19 +10,6 @@ import (
 	"time"
 )
 
-// ImportFormat is the encoding of an export of the Rails app's users table.
-type ImportFormat string
-
-// The formats ImportUsers reads. CSV needs a header row naming the columns
-// id, email, password_digest (or Devise's encrypted_password) and,
-// optionally, created_at, in any order; other columns are ignored. JSON
-// Lines is one object per line with the same keys; id may be a number or a
-// numeric string.
-const (
-	ImportCSV   ImportFormat = "csv"
-	ImportJSONL ImportFormat = "jsonl"
-)
-
 // MaxImportID is the largest user id ImportUsers takes, 2^52. Registrations
 // after an import get ids above the largest imported one, and both stores
 // fail every registration once the id sequence reaches 2^63-1; ids also
@@ -38,7 +25,6 @@ const importBatch = 5000
 
 // ImportOptions configure ImportUsers.
 type ImportOptions struct {
-	Format ImportFormat
 	// Progress, if set, is called after every batch of rows.
 	Progress func(ImportProgress)
 	// MaxProblems caps ImportReport.Problems (the counts are always
@@ -76,27 +62,21 @@ type ImportReport struct {
 // Rows is the number of rows read.
 func (r *ImportReport) Rows() int64 { return r.Inserted + r.Unchanged + r.Conflicts + r.Invalid }
 
-// ImportUsers reads users exported from the Rails app and stores them with
-// their ids, so the app's other tables still match user_id. Every row is
+// ImportUsers stores the users of rows, an export of the Rails app read by
+// package railsimport, with their ids, so the app's other tables still match user_id. Every row is
 // validated; bad rows are counted and reported, never fatal. Rows are
 // committed in batches, and a row already present with the same id and
 // email is Unchanged, so running an import again (after a failure, or with
 // a newer export) is safe. Passwords keep their bcrypt digests until each
 // user's next sign-in re-hashes them with argon2id.
 //
-// The error is for what stops the import: unreadable input, a CSV header
-// without the needed columns, the store failing, ctx ending. Its message
-// describes the input ("CSV header has no email column"), for the caller to
-// prefix with the file name. The report, never nil, then covers the rows
+// The error is for what stops the import: unreadable input, the store
+// failing, ctx ending. The report, never nil, then covers the rows
 // handled before, which are committed.
-func (s *Service) ImportUsers(ctx context.Context, r io.Reader, opt ImportOptions) (*ImportReport, error) {
+func (s *Service) ImportUsers(ctx context.Context, rows ImportRows, opt ImportOptions) (*ImportReport, error) {
 	withDefault(&opt.MaxProblems, 100)
-	in := &countingReader{r: r}
-	imp := &importer{s: s, opt: opt, in: in, start: time.Now(), now: s.clock(), seen: map[int64]int64{}, rep: &ImportReport{}}
-	rows, err := newRowReader(opt.Format, in)
-	if err == nil {
-		err = imp.run(ctx, rows)
-	}
+	imp := &importer{s: s, opt: opt, in: rows, start: time.Now(), now: s.clock(), seen: map[int64]int64{}, rep: &ImportReport{}}
+	err := imp.run(ctx)
 	imp.rep.Elapsed = time.Since(imp.start)
 	// Conflicts are known only when a batch is stored, after the invalid
 	// rows around them.
@@ -108,7 +88,7 @@ func (s *Service) ImportUsers(ctx context.Context, r io.Reader, opt ImportOption
 type importer struct {
 	s     *Service
 	opt   ImportOptions
-	in    *countingReader
+	in    ImportRows
 	start time.Time
 	now   time.Time
 	// seen maps valid ids to their line: the store would call an id
@@ -120,9 +100,9 @@ type importer struct {
 	rep     *ImportReport
 }
 
-func (imp *importer) run(ctx context.Context, rows rowReader) error {
+func (imp *importer) run(ctx context.Context) error {
 	for {
-		row, err := rows.next()
+		row, err := imp.in.Next()
 		if err != nil {
 			// Store what was read before a read error too: it is valid,
 			// and a rerun will find it Unchanged.
@@ -142,23 +122,23 @@ func (imp *importer) run(ctx context.Context, rows rowReader) error {
 }
 
 // add validates row and queues it for the store, or reports it.
-func (imp *importer) add(row importRow) {
-	if row.bad != "" {
-		imp.invalid(row.line, row.bad)
+func (imp *importer) add(row ImportRow) {
+	if row.Bad != "" {
+		imp.invalid(row.Line, row.Bad)
 		return
 	}
 	u, reason := row.user(imp.now)
 	if reason != "" {
-		imp.invalid(row.line, reason)
+		imp.invalid(row.Line, reason)
 		return
 	}
 	if first, dup := imp.seen[u.ID]; dup {
-		imp.invalid(row.line, fmt.Sprintf("id %d repeats line %d", u.ID, first))
+		imp.invalid(row.Line, fmt.Sprintf("id %d repeats line %d", u.ID, first))
 		return
 	}
-	imp.seen[u.ID] = row.line
+	imp.seen[u.ID] = row.Line
 	imp.batch = append(imp.batch, u)
-	imp.lines = append(imp.lines, row.line)
+	imp.lines = append(imp.lines, row.Line)
 }
 
 func (imp *importer) invalid(line int64, reason string) {
@@ -190,7 +170,7 @@ func (imp *importer) flush(ctx context.Context) error {
 	}
 	imp.pending = 0
 	if imp.opt.Progress != nil {
-		imp.opt.Progress(ImportProgress{Rows: imp.rep.Rows(), Bytes: imp.in.n, Elapsed: time.Since(imp.start)})
+		imp.opt.Progress(ImportProgress{Rows: imp.rep.Rows(), Bytes: imp.in.Offset(), Elapsed: time.Since(imp.start)})
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/railsimport"
 )
 
 // railsDigest is what has_secure_password stores for pw, at the cheapest
@@ -28,9 +29,9 @@ func railsDigest(tb testing.TB, pw string) string {
 }
 
 // importText imports in and fails the test on an error that stops it.
-func importText(tb testing.TB, svc *auth.Service, f auth.ImportFormat, in string) *auth.ImportReport {
+func importText(tb testing.TB, svc *auth.Service, f railsimport.Format, in string) *auth.ImportReport {
 	tb.Helper()
-	rep, err := svc.ImportUsers(context.Background(), strings.NewReader(in), auth.ImportOptions{Format: f})
+	rep, err := railsimport.Import(context.Background(), svc, strings.NewReader(in), f, auth.ImportOptions{})
 	if err != nil {
 		tb.Fatalf("ImportUsers(%s) = %v", f, err)
 	}
@@ -65,7 +66,7 @@ func TestImportUsers_CSV(t *testing.T) {
 		"carol@example.com,,9," + d + ",2019-03-04 13:34:56+01\r\n" +
 		"dave@example.com,,10,\"" + argon + "\",2019-03-04 12:34:56 UTC\r\n" +
 		"erin@example.com,,11," + d + ",\r\n"
-	rep := importText(t, e.svc, auth.ImportCSV, in)
+	rep := importText(t, e.svc, railsimport.CSV, in)
 	if got, want := countsOf(rep), (counts{inserted: 5}); got != want || len(rep.Problems) > 0 {
 		t.Fatalf("ImportUsers() = %+v %q, want %+v", got, problems(rep), want)
 	}
@@ -99,7 +100,7 @@ func TestImportUsers_JSONL(t *testing.T) {
 
 {"id": 3, "email": "c@example.com", "encrypted_password": %q}
 `, d, d, d)
-	rep := importText(t, e.svc, auth.ImportJSONL, in)
+	rep := importText(t, e.svc, railsimport.JSONL, in)
 	if got, want := countsOf(rep), (counts{inserted: 3}); got != want {
 		t.Fatalf("ImportUsers() = %+v %q, want %+v", got, problems(rep), want)
 	}
@@ -116,58 +117,58 @@ func TestImportUsers_BadRows(t *testing.T) {
 	d := railsDigest(t, testPassword)
 	tests := []struct {
 		name   string
-		format auth.ImportFormat
+		format railsimport.Format
 		row    string // line 3 of the input, between two good rows
 		want   string
 	}{
-		{"missingID", auth.ImportCSV, ",x@example.com," + d, "line 3: id is missing"},
-		{"zeroID", auth.ImportCSV, "0,x@example.com," + d, `line 3: id "0" is not a positive integer`},
-		{"negativeID", auth.ImportCSV, "-4,x@example.com," + d, `id "-4" is not a positive integer`},
-		{"textID", auth.ImportCSV, "abc,x@example.com," + d, `id "abc" is not a positive integer`},
-		{"hugeID", auth.ImportCSV, "99999999999999999999,x@example.com," + d, `id "99999999999999999999" is above 4503599627370496`},
-		{"maxInt64ID", auth.ImportCSV, "9223372036854775807,x@example.com," + d, `id "9223372036854775807" is above 4503599627370496 (2^52)`},
-		{"idPastMax", auth.ImportCSV, "4503599627370497,x@example.com," + d, `is above 4503599627370496`},
-		{"missingEmail", auth.ImportCSV, "5,," + d, "line 3: email is missing"},
-		{"badEmail", auth.ImportCSV, "5,Joe <joe@example.com>," + d, `email "joe <joe@example.com>" is invalid`},
-		{"longEmail", auth.ImportCSV, "5," + strings.Repeat("a", 250) + "@example.com," + d, "email is longer than 254 bytes"},
-		{"missingDigest", auth.ImportCSV, "5,x@example.com,", "password_digest is missing"},
-		{"plainPassword", auth.ImportCSV, "5,x@example.com,hunter2", "password_digest refused: neither a bcrypt digest"},
-		{"md5", auth.ImportCSV, "5,x@example.com,$1$abc$def", "neither a bcrypt digest"},
-		{"truncatedBcrypt", auth.ImportCSV, "5,x@example.com," + d[:50], "password_digest refused: bcrypt digest is not 60 characters"},
-		{"bcryptCost31", auth.ImportCSV, "5,x@example.com,$2a$31" + d[6:], "bcrypt cost out of range"},
-		{"bcryptCost15", auth.ImportCSV, "5,x@example.com,$2a$15" + d[6:], "bcrypt cost 15 is above 14, the most a sign-in affords"},
-		{"bcryptCost3", auth.ImportCSV, "5,x@example.com,$2a$03" + d[6:], "bcrypt cost out of range"},
-		{"bcryptBadChar", auth.ImportCSV, "5,x@example.com," + d[:59] + "!", "not bcrypt base64"},
+		{"missingID", railsimport.CSV, ",x@example.com," + d, "line 3: id is missing"},
+		{"zeroID", railsimport.CSV, "0,x@example.com," + d, `line 3: id "0" is not a positive integer`},
+		{"negativeID", railsimport.CSV, "-4,x@example.com," + d, `id "-4" is not a positive integer`},
+		{"textID", railsimport.CSV, "abc,x@example.com," + d, `id "abc" is not a positive integer`},
+		{"hugeID", railsimport.CSV, "99999999999999999999,x@example.com," + d, `id "99999999999999999999" is above 4503599627370496`},
+		{"maxInt64ID", railsimport.CSV, "9223372036854775807,x@example.com," + d, `id "9223372036854775807" is above 4503599627370496 (2^52)`},
+		{"idPastMax", railsimport.CSV, "4503599627370497,x@example.com," + d, `is above 4503599627370496`},
+		{"missingEmail", railsimport.CSV, "5,," + d, "line 3: email is missing"},
+		{"badEmail", railsimport.CSV, "5,Joe <joe@example.com>," + d, `email "joe <joe@example.com>" is invalid`},
+		{"longEmail", railsimport.CSV, "5," + strings.Repeat("a", 250) + "@example.com," + d, "email is longer than 254 bytes"},
+		{"missingDigest", railsimport.CSV, "5,x@example.com,", "password_digest is missing"},
+		{"plainPassword", railsimport.CSV, "5,x@example.com,hunter2", "password_digest refused: neither a bcrypt digest"},
+		{"md5", railsimport.CSV, "5,x@example.com,$1$abc$def", "neither a bcrypt digest"},
+		{"truncatedBcrypt", railsimport.CSV, "5,x@example.com," + d[:50], "password_digest refused: bcrypt digest is not 60 characters"},
+		{"bcryptCost31", railsimport.CSV, "5,x@example.com,$2a$31" + d[6:], "bcrypt cost out of range"},
+		{"bcryptCost15", railsimport.CSV, "5,x@example.com,$2a$15" + d[6:], "bcrypt cost 15 is above 14, the most a sign-in affords"},
+		{"bcryptCost3", railsimport.CSV, "5,x@example.com,$2a$03" + d[6:], "bcrypt cost out of range"},
+		{"bcryptBadChar", railsimport.CSV, "5,x@example.com," + d[:59] + "!", "not bcrypt base64"},
 		// The hash's last character carries two spare bits; set, no password
 		// ever matches.
-		{"bcryptNeverMatches", auth.ImportCSV, "5,x@example.com," + d[:59] + "/", "can never match"},
-		{"badArgon2id", auth.ImportCSV, "5,x@example.com,$argon2id$v=19$m=x", "want 5 $-separated fields"},
-		{"argon2idBadBase64", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$!!!"`, "key is not unpadded standard base64"},
-		{"argon2idShortSalt", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$` + argonKey + `"`, "salt length 4"},
-		{"argon2idMemoryBomb", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=1048576,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "memory 1048576 KiB is above 65536 KiB"},
-		{"argon2idTimeBomb", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=19456,t=100,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "passes 100 are above 4"},
-		{"argon2idLanes", auth.ImportCSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=1,p=16$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "lanes 16 are above 8"},
-		{"badTime", auth.ImportCSV, "5,x@example.com," + d + ",yesterday", `created_at "yesterday" is not a time`},
-		{"fewFields", auth.ImportCSV, "5,x@example.com", "has 2 fields, want at least 3"},
-		{"badQuote", auth.ImportCSV, `5,x"y@example.com,` + d, "bad CSV"},
-		{"duplicateID", auth.ImportCSV, "1,other@example.com," + d, "line 3: id 1 repeats line 2"},
-		{"badJSON", auth.ImportJSONL, `{"id": 5, "email": `, "line 3: bad JSON"},
-		{"notObject", auth.ImportJSONL, `[5, "x@example.com"]`, "line 3: not a JSON object"},
-		{"emailNotString", auth.ImportJSONL, `{"id": 5, "email": 5, "password_digest": "` + d + `"}`, "line 3: email is not a string"},
-		{"fractionalID", auth.ImportJSONL, `{"id": 5.5, "email": "x@example.com", "password_digest": "` + d + `"}`, `id "5.5" is not a positive integer`},
-		{"nullID", auth.ImportJSONL, `{"id": null, "email": "x@example.com", "password_digest": "` + d + `"}`, "id is missing"},
-		{"tooLong", auth.ImportJSONL, `{"id": 5, "pad": "` + strings.Repeat("x", 70<<10) + `"}`, "line 3: line is longer than 64 KiB"},
-		{"longField", auth.ImportCSV, "5,x@example.com," + strings.Repeat("x", 70<<10), "line 3: record is longer than 64 KiB"},
+		{"bcryptNeverMatches", railsimport.CSV, "5,x@example.com," + d[:59] + "/", "can never match"},
+		{"badArgon2id", railsimport.CSV, "5,x@example.com,$argon2id$v=19$m=x", "want 5 $-separated fields"},
+		{"argon2idBadBase64", railsimport.CSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$!!!"`, "key is not unpadded standard base64"},
+		{"argon2idShortSalt", railsimport.CSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$` + argonKey + `"`, "salt length 4"},
+		{"argon2idMemoryBomb", railsimport.CSV, `5,x@example.com,"$argon2id$v=19$m=1048576,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "memory 1048576 KiB is above 65536 KiB"},
+		{"argon2idTimeBomb", railsimport.CSV, `5,x@example.com,"$argon2id$v=19$m=19456,t=100,p=1$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "passes 100 are above 4"},
+		{"argon2idLanes", railsimport.CSV, `5,x@example.com,"$argon2id$v=19$m=65536,t=1,p=16$c2FsdHNhbHRzYWx0c2FsdA$` + argonKey + `"`, "lanes 16 are above 8"},
+		{"badTime", railsimport.CSV, "5,x@example.com," + d + ",yesterday", `created_at "yesterday" is not a time`},
+		{"fewFields", railsimport.CSV, "5,x@example.com", "has 2 fields, want at least 3"},
+		{"badQuote", railsimport.CSV, `5,x"y@example.com,` + d, "bad CSV"},
+		{"duplicateID", railsimport.CSV, "1,other@example.com," + d, "line 3: id 1 repeats line 2"},
+		{"badJSON", railsimport.JSONL, `{"id": 5, "email": `, "line 3: bad JSON"},
+		{"notObject", railsimport.JSONL, `[5, "x@example.com"]`, "line 3: not a JSON object"},
+		{"emailNotString", railsimport.JSONL, `{"id": 5, "email": 5, "password_digest": "` + d + `"}`, "line 3: email is not a string"},
+		{"fractionalID", railsimport.JSONL, `{"id": 5.5, "email": "x@example.com", "password_digest": "` + d + `"}`, `id "5.5" is not a positive integer`},
+		{"nullID", railsimport.JSONL, `{"id": null, "email": "x@example.com", "password_digest": "` + d + `"}`, "id is missing"},
+		{"tooLong", railsimport.JSONL, `{"id": 5, "pad": "` + strings.Repeat("x", 70<<10) + `"}`, "line 3: line is longer than 64 KiB"},
+		{"longField", railsimport.CSV, "5,x@example.com," + strings.Repeat("x", 70<<10), "line 3: record is longer than 64 KiB"},
 		// A quoted field spanning many short lines is one record: bounded
 		// as a whole, and the lines after it keep their numbers.
-		{"longMultilineField", auth.ImportCSV, `5,"` + strings.Repeat("x\n", 40<<10) + `",` + d, "line 3: record is longer than 64 KiB"},
+		{"longMultilineField", railsimport.CSV, `5,"` + strings.Repeat("x\n", 40<<10) + `",` + d, "line 3: record is longer than 64 KiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			var in string
-			if tt.format == auth.ImportCSV {
+			if tt.format == railsimport.CSV {
 				in = "id,email,password_digest,created_at\n1,a@example.com," + d + "\n" + tt.row + "\n2,b@example.com," + d + "\n"
 			} else {
 				in = fmt.Sprintf("\n{\"id\": 1, \"email\": \"a@example.com\", \"password_digest\": %q}\n%s\n{\"id\": 2, \"email\": \"b@example.com\", \"password_digest\": %q}", d, tt.row, d)
@@ -193,12 +194,12 @@ func TestImportUsers_HeaderErrors(t *testing.T) {
 	}
 	e := newEnv(t)
 	for _, tt := range tests {
-		_, err := e.svc.ImportUsers(context.Background(), strings.NewReader(tt.in), auth.ImportOptions{Format: auth.ImportCSV})
+		_, err := railsimport.Import(context.Background(), e.svc, strings.NewReader(tt.in), railsimport.CSV, auth.ImportOptions{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ImportUsers(%s) = %v, want an error containing %q", tt.name, err, tt.want)
 		}
 	}
-	_, err := e.svc.ImportUsers(context.Background(), strings.NewReader(""), auth.ImportOptions{Format: "xml"})
+	_, err := railsimport.Import(context.Background(), e.svc, strings.NewReader(""), "xml", auth.ImportOptions{})
 	if err == nil || !strings.Contains(err.Error(), `unknown format "xml"`) {
 		t.Errorf("ImportUsers(format xml) = %v, want an unknown format error", err)
 	}
@@ -214,7 +215,7 @@ func TestImportUsers_IdempotentAndConflicts(t *testing.T) {
 		"1,someone.else@example.com," + d + "\n" + // id taken
 		"7,already@example.com," + d + "\n" + // email taken
 		"8,five@example.com," + d + "\n" // email repeated within the file
-	rep := importText(t, e.svc, auth.ImportCSV, in)
+	rep := importText(t, e.svc, railsimport.CSV, in)
 	wantProblems := []string{
 		"line 4: id 1 already belongs to already@example.com",
 		fmt.Sprintf("line 5: email already@example.com already belongs to user %d", g.UserID),
@@ -228,7 +229,7 @@ func TestImportUsers_IdempotentAndConflicts(t *testing.T) {
 			t.Errorf("problem %v: Conflict = false, want true", p)
 		}
 	}
-	rep = importText(t, e.svc, auth.ImportCSV, in)
+	rep = importText(t, e.svc, railsimport.CSV, in)
 	if got := countsOf(rep); got != (counts{unchanged: 2, conflicts: 3}) {
 		t.Errorf("second import = %+v %q, want the 2 unchanged and the same 3 conflicts", got, problems(rep))
 	}
@@ -249,8 +250,7 @@ func TestImportUsers_ManyRows(t *testing.T) {
 		fmt.Fprintf(&b, "%d,user%d@example.com,%s\n", i, i, d)
 	}
 	var progress []auth.ImportProgress
-	rep, err := e.svc.ImportUsers(context.Background(), strings.NewReader(b.String()), auth.ImportOptions{
-		Format:   auth.ImportCSV,
+	rep, err := railsimport.Import(context.Background(), e.svc, strings.NewReader(b.String()), railsimport.CSV, auth.ImportOptions{
 		Progress: func(p auth.ImportProgress) { progress = append(progress, p) },
 	})
 	if err != nil {
@@ -273,7 +273,7 @@ func TestImportUsers_SignInUpgradesHash(t *testing.T) {
 	e := newEnv(t)
 	const railsPassword = "rails-era password 1"
 	in := "id,email,password_digest\n42,legacy@example.com," + railsDigest(t, railsPassword) + "\n"
-	importText(t, e.svc, auth.ImportCSV, in)
+	importText(t, e.svc, railsimport.CSV, in)
 
 	_, err := e.svc.SignIn(context.Background(), auth.Credentials{Email: "legacy@example.com", Password: "wrong", Client: testClient})
 	checkErr(t, "SignIn(imported, wrong password)", err, auth.ErrInvalidCredentials)
@@ -293,7 +293,7 @@ func TestImportUsers_Cancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	in := "id,email,password_digest\n1,a@example.com," + railsDigest(t, testPassword) + "\n"
-	rep, err := e.svc.ImportUsers(ctx, strings.NewReader(in), auth.ImportOptions{Format: auth.ImportCSV})
+	rep, err := railsimport.Import(ctx, e.svc, strings.NewReader(in), railsimport.CSV, auth.ImportOptions{})
 	if err == nil || rep == nil || rep.Inserted != 0 {
 		t.Errorf("ImportUsers(cancelled) = %+v, %v; want an error and nothing inserted", rep, err)
 	}
@@ -315,7 +315,7 @@ func BenchmarkImportUsers(b *testing.B) {
 		b.StopTimer()
 		e := newEnv(b)
 		b.StartTimer()
-		rep, err := e.svc.ImportUsers(context.Background(), strings.NewReader(in.String()), auth.ImportOptions{Format: auth.ImportCSV})
+		rep, err := railsimport.Import(context.Background(), e.svc, strings.NewReader(in.String()), railsimport.CSV, auth.ImportOptions{})
 		if err != nil || rep.Inserted != n {
 			b.Fatalf("ImportUsers() = %+v, %v", rep, err)
 		}
@@ -333,23 +333,23 @@ func TestImportUsers_LongRecordBoundedMemory(t *testing.T) {
 	const huge = 64 << 20
 	tests := []struct {
 		name         string
-		format       auth.ImportFormat
+		format       railsimport.Format
 		before, pad  string // pad is repeated to fill huge bytes
 		after        string
 		wantProblems []string
 	}{
 		{
-			name: "csvField", format: auth.ImportCSV,
+			name: "csvField", format: railsimport.CSV,
 			before: "id,email,password_digest\n1,a@example.com," + d + "\n2,\"", pad: "x", after: "\",x\n3,bad-email," + d + "\n4,b@example.com," + d + "\n",
 			wantProblems: []string{"line 3: record is longer than 64 KiB", `line 4: email "bad-email" is invalid`},
 		},
 		{
-			name: "csvFieldOfLines", format: auth.ImportCSV,
+			name: "csvFieldOfLines", format: railsimport.CSV,
 			before: "id,email,password_digest\n1,a@example.com," + d + "\n2,\"", pad: "xxxxxxx\n", after: "\",x\n3,bad-email," + d + "\n4,b@example.com," + d + "\n",
 			wantProblems: []string{"line 3: record is longer than 64 KiB", fmt.Sprintf(`line %d: email "bad-email" is invalid`, 4+huge/8)},
 		},
 		{
-			name: "jsonlLine", format: auth.ImportJSONL,
+			name: "jsonlLine", format: railsimport.JSONL,
 			before: `{"id": 1, "email": "a@example.com", "password_digest": "` + d + `"}` + "\n" + `{"id": 2, "pad": "`, pad: "x",
 			after:        `"}` + "\n" + `{"id": 3, "email": "bad-email", "password_digest": "` + d + `"}` + "\n" + `{"id": 4, "email": "b@example.com", "password_digest": "` + d + `"}` + "\n",
 			wantProblems: []string{"line 2: line is longer than 64 KiB", `line 3: email "bad-email" is invalid`},
@@ -361,7 +361,7 @@ func TestImportUsers_LongRecordBoundedMemory(t *testing.T) {
 			in := io.MultiReader(strings.NewReader(tt.before), io.LimitReader(&repeatReader{s: tt.pad}, huge), strings.NewReader(tt.after))
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			rep, err := e.svc.ImportUsers(context.Background(), in, auth.ImportOptions{Format: tt.format})
+			rep, err := railsimport.Import(context.Background(), e.svc, in, tt.format, auth.ImportOptions{})
 			runtime.ReadMemStats(&after)
 			if err != nil {
 				t.Fatalf("ImportUsers(%d MiB record) = %v", huge>>20, err)

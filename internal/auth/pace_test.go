@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/railsimport"
 )
 
 // pacedEnv is a store holding argon2id users (cheap parameters) and an
@@ -29,7 +30,7 @@ func pacedEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	importText(t, e.svc, auth.ImportCSV, fmt.Sprintf("id,email,password_digest\n100,legacy@example.com,%[1]s\n101,locked-legacy@example.com,%[1]s\n", legacy))
+	importText(t, e.svc, railsimport.CSV, fmt.Sprintf("id,email,password_digest\n100,legacy@example.com,%[1]s\n101,locked-legacy@example.com,%[1]s\n", legacy))
 	for _, id := range []int64{locked.UserID, 101} {
 		if err := e.svc.LockUser(context.Background(), id); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -112,7 +113,7 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 		series:   make(map[seriesKey]requestSeries),
 	}
 	reg.MustRegister(m.requests, m.duration, m.signIns, m.events, m.rateLimited, m.reuse, m.revocations, m.hashWait,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gatehouse_build_info",
 		Help: "Always 1; the labels name the running binary's version, VCS commit and Go version.",

@@ -53,6 +53,8 @@ func (s *Store) SessionChanges(ctx context.Context, after int64, limit int) ([]a
 	return out, nil
 }
 
+var _ auth.ChangeLogPruner = (*Store)(nil)
+
 // PruneSessionChanges deletes all but the newest ChangeLogKeep entries of
 // the change log. Idempotent: every node may run it.
 func (s *Store) PruneSessionChanges(ctx context.Context) error {

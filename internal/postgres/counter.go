@@ -32,6 +32,10 @@ var _ auth.Counter = (*Counter)(nil)
 // Counter returns the auth.Counter on s's database.
 func (s *Store) Counter() *Counter { return &Counter{pool: s.pool} }
 
+// SharedCounter is Counter as the store's auth.SharedCounterStore: every
+// node on this database shares its counts.
+func (s *Store) SharedCounter() auth.Counter { return s.Counter() }
+
 // sweepEvery is how many Admit calls pass between two opportunistic
 // deletions of expired rows, and sweepBatch how many rows one deletes at
 // most: cheap on the request path, yet faster than keys expire at any

@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // Timing of a Listener. idleTimeout bounds how long the connection may be
@@ -213,4 +215,13 @@ func (h *health) set(healthy bool) {
 	}
 	h.known, h.healthy = true, healthy
 	h.report(healthy)
+}
+
+// FollowChanges runs a Listener on the store's database, reporting to
+// sink: the store's auth.FeedStore.
+func (s *Store) FollowChanges(ctx context.Context, sink auth.FeedSink, log *slog.Logger) {
+	l := NewListener(s.pool.Config().ConnString(), sink.SessionChanged, sink.SetFeedHealthy, log)
+	if err := l.Run(ctx); err != nil {
+		l.log.Error("change feed stopped", "err", err)
+	}
 }

@@ -77,7 +77,11 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ auth.Store = (*Store)(nil)
+var (
+	_ auth.Store              = (*Store)(nil)
+	_ auth.FeedStore          = (*Store)(nil)
+	_ auth.SharedCounterStore = (*Store)(nil)
+)
 
 // Option configures Open.
 type Option func(*options)

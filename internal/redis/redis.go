@@ -19,6 +19,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -63,24 +64,12 @@ func options(url string) (*goredis.Options, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: open: %w", err)
 	}
-	if opt.DialTimeout == 0 {
-		opt.DialTimeout = dialTimeout
-	}
-	if opt.ReadTimeout == 0 {
-		opt.ReadTimeout = ioTimeout
-	}
-	if opt.WriteTimeout == 0 {
-		opt.WriteTimeout = ioTimeout
-	}
-	if opt.PoolSize == 0 {
-		opt.PoolSize = poolSize
-	}
-	if opt.MaxRetries == 0 {
-		opt.MaxRetries = maxRetries
-	}
-	if opt.DialerRetries == 0 {
-		opt.DialerRetries = dialAttempts
-	}
+	opt.DialTimeout = cmp.Or(opt.DialTimeout, dialTimeout)
+	opt.ReadTimeout = cmp.Or(opt.ReadTimeout, ioTimeout)
+	opt.WriteTimeout = cmp.Or(opt.WriteTimeout, ioTimeout)
+	opt.PoolSize = cmp.Or(opt.PoolSize, poolSize)
+	opt.MaxRetries = cmp.Or(opt.MaxRetries, maxRetries)
+	opt.DialerRetries = cmp.Or(opt.DialerRetries, dialAttempts)
 	// A request's own deadline, when it has a shorter one, bounds the wait
 	// too.
 	opt.ContextTimeoutEnabled = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -144,4 +145,14 @@ func (s *Store) SessionChanges(ctx context.Context, after int64, limit int) ([]a
 		return nil, fmt.Errorf("sqlite: read session changes: %w", err)
 	}
 	return out, nil
+}
+
+// pollInterval is how often a server reads the change log, so the admin
+// CLI's revocations reach it within that time.
+const pollInterval = 200 * time.Millisecond
+
+// FollowChanges is Follow at pollInterval, reporting to sink: the store's
+// auth.FeedStore.
+func (s *Store) FollowChanges(ctx context.Context, sink auth.FeedSink, _ *slog.Logger) {
+	s.Follow(ctx, pollInterval, sink.SessionChanged, sink.SetFeedHealthy)
 }

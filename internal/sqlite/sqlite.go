@@ -59,7 +59,11 @@ type Store struct {
 	dir         string    // the database file's folder, for FreeBytes
 }
 
-var _ auth.Store = (*Store)(nil)
+var (
+	_ auth.Store     = (*Store)(nil)
+	_ auth.FeedStore = (*Store)(nil)
+	_ auth.DiskStore = (*Store)(nil)
+)
 
 // Open opens the database file at path, creating it if needed, applies any
 // pending migrations and returns a ready Store. path is a file name, not a

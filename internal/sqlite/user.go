@@ -136,18 +136,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return auth.ErrNotFound
-		}
-		return nil
+		return rowsAffected(tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: delete user %d: %w", id, err)

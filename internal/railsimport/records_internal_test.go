@@ -1,4 +1,4 @@
-package auth
+package railsimport
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func FuzzCSVRecords(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if len(in) > maxImportRecord {
+		if len(in) > maxRecord {
 			t.Skip("longer than one record may be")
 		}
 		r := newCSVRecords(bytes.NewReader(in))

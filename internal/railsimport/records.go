@@ -1,4 +1,4 @@
-package auth
+package railsimport
 
 import (
 	"bufio"
@@ -6,15 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
-// maxImportRecord bounds one row of an export, a CSV record or a JSON
+// maxRecord bounds one row of an export, a CSV record or a JSON
 // line: a users row is a few hundred bytes, and without a bound one 200 MB
 // field made the reader hold close to a gigabyte.
-const maxImportRecord = 64 << 10
+const maxRecord = 64 << 10
 
 // csvRecords hands CSV input to encoding/csv one record at a time, holding
-// at most maxImportRecord bytes of it: csv.Reader itself keeps a whole
+// at most maxRecord bytes of it: csv.Reader itself keeps a whole
 // record (even a whole line) in memory however long it is. A record that
 // is longer is dropped and replaced by as many empty lines as it spanned,
 // which csv.Reader skips, so the lines it reports for later rows stay
@@ -35,7 +37,7 @@ type csvRecords struct {
 }
 
 func newCSVRecords(r io.Reader) *csvRecords {
-	return &csvRecords{r: bufio.NewReaderSize(r, maxImportRecord)}
+	return &csvRecords{r: bufio.NewReaderSize(r, maxRecord)}
 }
 
 func (c *csvRecords) Read(p []byte) (int, error) {
@@ -67,7 +69,7 @@ func (c *csvRecords) fill() {
 	for {
 		b, err := c.r.ReadSlice('\n')
 		quotes += int64(bytes.Count(b, []byte{'"'}))
-		if !tooLong && len(c.rec)+len(b) > maxImportRecord {
+		if !tooLong && len(c.rec)+len(b) > maxRecord {
 			tooLong, c.rec = true, c.rec[:0]
 		}
 		if !tooLong {
@@ -96,11 +98,11 @@ func (c *csvRecords) fill() {
 }
 
 // dropped reports the next record csvRecords dropped for its length.
-func (c *csvRows) dropped() (importRow, bool) {
+func (c *csvRows) dropped() (auth.ImportRow, bool) {
 	if len(c.in.dropped) == 0 {
-		return importRow{}, false
+		return auth.ImportRow{}, false
 	}
 	line := c.in.dropped[0]
 	c.in.dropped = c.in.dropped[1:]
-	return importRow{line: line, bad: fmt.Sprintf("record is longer than %d KiB", maxImportRecord>>10)}, true
+	return auth.ImportRow{Line: line, Bad: fmt.Sprintf("record is longer than %d KiB", maxRecord>>10)}, true
 }

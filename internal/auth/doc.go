@@ -1,0 +1,43 @@
+// Package auth is Gatehouse's domain: users, sessions, the budgets every
+// flow shares, and Service, which carries out each use case. It imports
+// only password, token and csrf; every other package imports it.
+//
+// # Where things are
+//
+//   - Types and contracts: user.go, session.go, error.go (Error and its
+//     codes), event.go; store.go (Store, what every backend implements),
+//     counter.go (Counter), backend.go (what a backend may offer beyond
+//     Store: a shared counter, a change feed, a disk probe), clock.go.
+//   - Flows, one file each: register.go, signin.go, refresh.go,
+//     signout.go, authenticate.go, account.go, email.go, recovery.go,
+//     device.go, import.go (storing already-parsed users; the Rails
+//     export formats are package railsimport's).
+//   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
+//     committing sessions), cache.go and feed.go (the session cache and
+//     what keeps it right across nodes), limits.go, pace.go and
+//     memcounter.go (budgets), validate.go, outbox.go and mail.go (the
+//     mail outbox's domain side; rendering and sending are package mail's).
+//
+// # Who calls Service
+//
+// Service's methods serve three audiences, and each method's doc says
+// which rules apply to it:
+//
+//   - the API (package httpapi): Register, SignIn, Refresh, SignOut,
+//     Authenticate and the account, e-mail and recovery flows. Every one
+//     is budgeted and answers in the closed set of Error codes.
+//   - the admin CLI (cmd/gatehouse): admin.go (FindUser, CreateUser,
+//     Users, LockUser, UnlockUser, DeleteUser, UserSessions,
+//     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers.
+//   - cluster plumbing (cmd/gatehouse's wiring): SessionChanged and
+//     SetFeedHealthy (the change feed), SyncClock and ClockReady,
+//     NextMail and MailDone (package mail's delivery loop), and the
+//     gauges package metrics reads.
+//
+// # Where a new capability lives
+//
+// See docs/architecture.md, "Where a new capability lives": a capability
+// with its own dependency or its own credential kind is a package beside
+// auth that uses auth's interfaces (as mail, keyring and railsimport do);
+// one that changes what every flow shares is a file set inside auth.
+package auth
