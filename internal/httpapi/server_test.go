@@ -64,6 +64,8 @@ type serverOptions struct {
 	streamHeartbeat time.Duration
 	// requireConfirmed is auth.Config.RequireConfirmed.
 	requireConfirmed bool
+	// jwks, if set, serves GET /.well-known/jwks.json.
+	jwks func() []byte
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -150,6 +152,8 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		Ready:            opt.ready,
 		Now:              clock.Now,
 		StreamHeartbeat:  opt.streamHeartbeat,
+		JWKS:             opt.jwks,
+		JWKSMaxAge:       5 * time.Minute,
 	}))
 	t.Cleanup(srv.Close)
 	return &testServer{
@@ -256,6 +260,10 @@ func checkCommonHeaders(t *testing.T, resp response) {
 	}
 	if resp.status == http.StatusNoContent {
 		delete(want, "Content-Type")
+	}
+	if strings.HasSuffix(resp.call, " /.well-known/jwks.json") && resp.status == http.StatusOK {
+		// The one cacheable answer (API.md, Keys): TestJWKS checks its max-age.
+		delete(want, "Cache-Control")
 	}
 	for name, v := range want {
 		if got := resp.header.Get(name); got != v {

@@ -28,6 +28,7 @@ const (
 	ErrorCodeNotFound             ErrorCode = "not_found"
 	ErrorCodeOutcomeUnknown       ErrorCode = "outcome_unknown"
 	ErrorCodePayloadTooLarge      ErrorCode = "payload_too_large"
+	ErrorCodePositionExpired      ErrorCode = "position_expired"
 	ErrorCodeRateLimited          ErrorCode = "rate_limited"
 	ErrorCodeTokenExpired         ErrorCode = "token_expired"
 	ErrorCodeTokenInvalid         ErrorCode = "token_invalid"
@@ -59,6 +60,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeOutcomeUnknown:
 		return true
 	case ErrorCodePayloadTooLarge:
+		return true
+	case ErrorCodePositionExpired:
 		return true
 	case ErrorCodeRateLimited:
 		return true
@@ -164,6 +167,21 @@ type Error struct {
 
 // ErrorCode defines model for Error.Code.
 type ErrorCode string
+
+// JWKS defines model for JWKS.
+type JWKS struct {
+	Keys []struct {
+		Alg interface{} `json:"alg"`
+		Crv interface{} `json:"crv"`
+		Kid string      `json:"kid"`
+		Kty interface{} `json:"kty"`
+		Use interface{} `json:"use"`
+		X   string      `json:"x"`
+
+		// Y EC keys only.
+		Y *string `json:"y,omitempty"`
+	} `json:"keys"`
+}
 
 // OK defines model for OK.
 type OK string
@@ -348,6 +366,15 @@ type RefreshParams struct {
 
 	// XCSRFToken Required with the cookie (any case of the header name).
 	XCSRFToken *CSRFHeader `json:"X-CSRF-Token,omitempty"`
+}
+
+// RevocationsParams defines parameters for Revocations.
+type RevocationsParams struct {
+	// After Resume after this position; without either, the stream starts at the oldest change kept.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// LastEventID Resume after this position (the id of the last event received); wins over after.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
 }
 
 // RevokeSessionsParams defines parameters for RevokeSessions.
@@ -689,15 +716,15 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// Jwks The signing ring's public keys (RFC 7517), served when tokens are EdDSA or ES256: never an HS256 key. A key is listed at least 5 min 20 s before it signs and until it is removed.
+	//
+	// Corresponds with GET /.well-known/jwks.json (the `Jwks` operationId).
+	Jwks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Healthz The process serves.
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// Metrics Prometheus metrics, when the server was started with metrics.
-	//
-	// Corresponds with GET /metrics (the `Metrics` operationId).
-	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenAPI This document.
 	//
@@ -808,6 +835,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `Refresh` operationId).
 	Refresh(ctx context.Context, params *RefreshParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// Revocations Every revocation and every rotation that retires an access token, in commit order, as Server-Sent Events; for service tokens only. docs/api.md describes the events.
+	//
+	// Corresponds with GET /v1/auth/revocations (the `Revocations` operationId).
+	Revocations(ctx context.Context, params *RevocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeSessions Revoke every session but the current one (others) or every one (all, cookie cleared).
 	//
 	// Corresponds with DELETE /v1/auth/sessions (the `RevokeSessions` operationId).
@@ -848,11 +880,11 @@ type ClientInterface interface {
 	Verify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// Healthz The process serves.
+// Jwks The signing ring's public keys (RFC 7517), served when tokens are EdDSA or ES256: never an HS256 key. A key is listed at least 5 min 20 s before it signs and until it is removed.
 //
-// Corresponds with GET /healthz (the `Healthz` operationId).
-func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHealthzRequest(c.Server)
+// Corresponds with GET /.well-known/jwks.json (the `Jwks` operationId).
+func (c *Client) Jwks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJwksRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -863,11 +895,11 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// Metrics Prometheus metrics, when the server was started with metrics.
+// Healthz The process serves.
 //
-// Corresponds with GET /metrics (the `Metrics` operationId).
-func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMetricsRequest(c.Server)
+// Corresponds with GET /healthz (the `Healthz` operationId).
+func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHealthzRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1157,6 +1189,21 @@ func (c *Client) Refresh(ctx context.Context, params *RefreshParams, reqEditors 
 	return c.Client.Do(req)
 }
 
+// Revocations Every revocation and every rotation that retires an access token, in commit order, as Server-Sent Events; for service tokens only. docs/api.md describes the events.
+//
+// Corresponds with GET /v1/auth/revocations (the `Revocations` operationId).
+func (c *Client) Revocations(ctx context.Context, params *RevocationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevocationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RevokeSessions Revoke every session but the current one (others) or every one (all, cookie cleared).
 //
 // Corresponds with DELETE /v1/auth/sessions (the `RevokeSessions` operationId).
@@ -1266,8 +1313,8 @@ func (c *Client) Verify(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 	return c.Client.Do(req)
 }
 
-// NewHealthzRequest constructs an http.Request for the Healthz method
-func NewHealthzRequest(server string) (*http.Request, error) {
+// NewJwksRequest constructs an http.Request for the Jwks method
+func NewJwksRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1275,7 +1322,7 @@ func NewHealthzRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/healthz")
+	operationPath := fmt.Sprintf("/.well-known/jwks.json")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1293,8 +1340,8 @@ func NewHealthzRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewMetricsRequest constructs an http.Request for the Metrics method
-func NewMetricsRequest(server string) (*http.Request, error) {
+// NewHealthzRequest constructs an http.Request for the Healthz method
+func NewHealthzRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1302,7 +1349,7 @@ func NewMetricsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	operationPath := fmt.Sprintf("/metrics")
+	operationPath := fmt.Sprintf("/healthz")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1829,6 +1876,75 @@ func NewRefreshRequest(server string, params *RefreshParams) (*http.Request, err
 	return req, nil
 }
 
+// NewRevocationsRequest constructs an http.Request for the Revocations method
+func NewRevocationsRequest(server string, params *RevocationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/revocations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewRevokeSessionsRequest constructs an http.Request for the RevokeSessions method
 func NewRevokeSessionsRequest(server string, params *RevokeSessionsParams) (*http.Request, error) {
 	var err error
@@ -2149,19 +2265,19 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// JwksWithResponse The signing ring's public keys (RFC 7517), served when tokens are EdDSA or ES256: never an HS256 key. A key is listed at least 5 min 20 s before it signs and until it is removed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /.well-known/jwks.json (the `Jwks` operationId).
+	JwksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*JwksResponse, error)
+
 	// HealthzWithResponse The process serves.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
-
-	// MetricsWithResponse Prometheus metrics, when the server was started with metrics.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /metrics (the `Metrics` operationId).
-	MetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MetricsResponse, error)
 
 	// OpenAPIWithResponse This document.
 	//
@@ -2282,6 +2398,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `Refresh` operationId).
 	RefreshWithResponse(ctx context.Context, params *RefreshParams, reqEditors ...RequestEditorFn) (*RefreshResponse, error)
 
+	// RevocationsWithResponse Every revocation and every rotation that retires an access token, in commit order, as Server-Sent Events; for service tokens only. docs/api.md describes the events.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/auth/revocations (the `Revocations` operationId).
+	RevocationsWithResponse(ctx context.Context, params *RevocationsParams, reqEditors ...RequestEditorFn) (*RevocationsResponse, error)
+
 	// RevokeSessionsWithResponse Revoke every session but the current one (others) or every one (all, cookie cleared).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2332,6 +2455,54 @@ type ClientWithResponsesInterface interface {
 	VerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VerifyResponse, error)
 }
 
+// JwksResponse200Headers the declared response headers of an HTTP 200 response for Jwks
+type JwksResponse200Headers struct {
+	CacheControl string
+}
+
+type JwksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *JWKS
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *JwksResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r JwksResponse) GetJSON200() *JWKS {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r JwksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r JwksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r JwksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r JwksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type HealthzResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2367,40 +2538,6 @@ func (r HealthzResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HealthzResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
-type MetricsResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-}
-
-// GetBody returns the raw response body bytes
-func (r MetricsResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r MetricsResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r MetricsResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r MetricsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3397,6 +3534,75 @@ func (r RefreshResponse) ContentType() string {
 	return ""
 }
 
+// RevocationsResponse503Headers the declared response headers of an HTTP 503 response for Revocations
+type RevocationsResponse503Headers struct {
+	RetryAfter *string
+}
+
+type RevocationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Error
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *NotAuthorized
+	// JSON410 the response for an HTTP 410 `application/json` response
+	JSON410 *Error
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevocationsResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RevocationsResponse) GetJSON400() *Error {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RevocationsResponse) GetJSON401() *NotAuthorized {
+	return r.JSON401
+}
+
+// GetJSON410 returns the response for an HTTP 410 `application/json` response
+func (r RevocationsResponse) GetJSON410() *Error {
+	return r.JSON410
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RevocationsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevocationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevocationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevocationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevocationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RevokeSessionsResponse200Headers the declared response headers of an HTTP 200 response for RevokeSessions
 type RevokeSessionsResponse200Headers struct {
 	SetCookie *string
@@ -3883,6 +4089,19 @@ func (r VerifyResponse) ContentType() string {
 	return ""
 }
 
+// JwksWithResponse The signing ring's public keys (RFC 7517), served when tokens are EdDSA or ES256: never an HS256 key. A key is listed at least 5 min 20 s before it signs and until it is removed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /.well-known/jwks.json (the `Jwks` operationId).
+func (c *ClientWithResponses) JwksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*JwksResponse, error) {
+	rsp, err := c.Jwks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseJwksResponse(rsp)
+}
+
 // HealthzWithResponse The process serves.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3894,19 +4113,6 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 		return nil, err
 	}
 	return ParseHealthzResponse(rsp)
-}
-
-// MetricsWithResponse Prometheus metrics, when the server was started with metrics.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /metrics (the `Metrics` operationId).
-func (c *ClientWithResponses) MetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MetricsResponse, error) {
-	rsp, err := c.Metrics(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseMetricsResponse(rsp)
 }
 
 // OpenAPIWithResponse This document.
@@ -4130,6 +4336,19 @@ func (c *ClientWithResponses) RefreshWithResponse(ctx context.Context, params *R
 	return ParseRefreshResponse(rsp)
 }
 
+// RevocationsWithResponse Every revocation and every rotation that retires an access token, in commit order, as Server-Sent Events; for service tokens only. docs/api.md describes the events.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/auth/revocations (the `Revocations` operationId).
+func (c *ClientWithResponses) RevocationsWithResponse(ctx context.Context, params *RevocationsParams, reqEditors ...RequestEditorFn) (*RevocationsResponse, error) {
+	rsp, err := c.Revocations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevocationsResponse(rsp)
+}
+
 // RevokeSessionsWithResponse Revoke every session but the current one (others) or every one (all, cookie cleared).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4221,6 +4440,45 @@ func (c *ClientWithResponses) VerifyWithResponse(ctx context.Context, reqEditors
 	return ParseVerifyResponse(rsp)
 }
 
+// ParseJwksResponse parses an HTTP response from a JwksWithResponse call
+func ParseJwksResponse(rsp *http.Response) (*JwksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &JwksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest JWKS
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers JwksResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseHealthzResponse parses an HTTP response from a HealthzWithResponse call
 func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4242,22 +4500,6 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
-	}
-
-	return response, nil
-}
-
-// ParseMetricsResponse parses an HTTP response from a MetricsWithResponse call
-func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &MetricsResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
 	}
 
 	return response, nil
@@ -5171,6 +5413,66 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RefreshResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevocationsResponse parses an HTTP response from a RevocationsWithResponse call
+func ParseRevocationsResponse(rsp *http.Response) (*RevocationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevocationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest NotAuthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RevocationsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
