@@ -9,8 +9,8 @@ import (
 // Me returns the principal's user. Email and creation time never change,
 // so they come from the session cache that Authenticate just filled.
 func (s *Service) Me(ctx context.Context, p *Principal) (*User, error) {
-	if e, ok := s.cache.get(p.SessionID); ok && e.email != "" {
-		return &User{ID: p.UserID, Email: e.email, CreatedAt: e.userCreatedAt}, nil
+	if u, ok := s.cachedUser(p.SessionID, p.UserID); ok {
+		return u, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()

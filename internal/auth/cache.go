@@ -1,9 +1,18 @@
 package auth
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// The session cache, in one place: what enters it (cacheEntry), when it is
+// trusted (SetFeedHealthy), how store reads merge into it (loadSession,
+// grant's mergeRead, both under the epoch rule) and how other nodes'
+// changes and this node's revocations reach it (SessionChanged, revoked).
+// The flows use only this file's Service methods and the cache's
+// currentEpoch and mergeRead.
 
 // cachedSession is the part of a session that authenticating a request
 // needs, with its derived values precomputed. Values are immutable once
@@ -44,6 +53,110 @@ func (c *cachedSession) newer(old *cachedSession) bool {
 	return c.gen > old.gen
 }
 
+// cacheEntry is what the cache keeps of sess and its user u: the secrets
+// of the current and previous generation are derived once here, not on
+// every request.
+func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
+	e := &cachedSession{
+		userID:        sess.UserID,
+		gen:           sess.Generation,
+		rotatedAt:     sess.RotatedAt,
+		accessExp:     sess.AccessExpiresAt,
+		expiresAt:     sess.ExpiresAt,
+		revoked:       sess.Revoked(),
+		accessID:      s.keys.accessID(sess.ID, sess.Generation),
+		csrf:          s.keys.csrfSecret(sess.ID, sess.Generation),
+		email:         u.Email,
+		userCreatedAt: u.CreatedAt,
+	}
+	if sess.Generation > 0 {
+		e.prevAccessID = s.keys.accessID(sess.ID, sess.Generation-1)
+		e.prevCSRF = s.keys.csrfSecret(sess.ID, sess.Generation-1)
+	}
+	return e
+}
+
+// lookup returns the state of session id for authenticating a request:
+// from the cache when it can be trusted and holds a loaded entry, from the
+// store otherwise.
+func (s *Service) lookup(ctx context.Context, id string) (*cachedSession, error) {
+	if s.cache.trusted.Load() {
+		if e, ok := s.cache.get(id); ok && !e.stub {
+			return e, nil
+		}
+	}
+	return s.loadSession(ctx, id)
+}
+
+// loadSession reads a session and its user from the store into the cache.
+func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	epoch := s.cache.currentEpoch()
+	sess, err := s.store.Session(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return s.cache.mergeRead(id, s.cacheEntry(sess, u), epoch), nil
+}
+
+// cachedUser returns the user of session id (userID) as far as the cache
+// knows it, which is enough for answers that need only the email and
+// creation time: those never change, so even an untrusted cache has them
+// right, and the caller saves a store read.
+func (s *Service) cachedUser(id string, userID int64) (*User, bool) {
+	if e, ok := s.cache.get(id); ok && e.email != "" {
+		return &User{ID: userID, Email: e.email, CreatedAt: e.userCreatedAt}, true
+	}
+	return nil, false
+}
+
+// revoked records in the cache that sessions ended, after the store has
+// committed it, so the very next request with their tokens fails.
+func (s *Service) revoked(ids ...string) {
+	for _, id := range ids {
+		s.cache.merge(id, &cachedSession{revoked: true})
+	}
+	s.changed.fire()
+}
+
+// SessionChanged applies a change that another node committed to a
+// session: a rotation to generation gen, or a revocation. A store's change
+// feed (auth.FeedStore: PostgreSQL's LISTEN/NOTIFY, SQLite's polled change
+// log) calls it for every change; Redis carries none, by design
+// (docs/architecture.md, "Why Redis does not carry revocations"). A
+// revocation takes effect here at once; a rotation leaves a stub that
+// makes the next use of the session reload it, and that refuses any load
+// older than gen, so a read that raced the change cannot bring the old
+// state back.
+func (s *Service) SessionChanged(id string, gen int64, revoked bool) {
+	s.cache.merge(id, &cachedSession{gen: gen, revoked: revoked, stub: !revoked})
+	s.changed.fire()
+}
+
+// SetFeedHealthy tells the service whether its change feed is connected.
+// While it is not, this node cannot know what other nodes changed, so it
+// stops trusting its cache: every authentication reads the session from
+// the store (or fails with 503 when the store is down too) — slower, never
+// stale. When the feed comes back the cache is emptied first, because
+// changes may have been missed in between, and store reads that began
+// before that are kept out of it (sessionCache.epoch): they may carry a
+// state that a missed revocation has already ended.
+func (s *Service) SetFeedHealthy(healthy bool) {
+	if healthy {
+		s.cache.reset()
+	}
+	s.cache.trusted.Store(healthy)
+}
+
+// FeedHealthy reports whether this node currently trusts its session
+// cache: its change feed is connected (always true without a feed).
+func (s *Service) FeedHealthy() bool { return s.cache.trusted.Load() }
+
 // sessionCache keeps recently used sessions in memory so that verifying a
 // token makes no database round trip. It is bounded: when full, arbitrary
 // entries are dropped (a dropped entry costs two reads, session and user,
@@ -58,10 +171,15 @@ type sessionCache struct {
 	// missed revocation has already ended, and the reset that makes the
 	// cache trusted again must not be followed by that state arriving.
 	epoch uint64
+	// trusted is false while a multi-node change feed is down
+	// (SetFeedHealthy).
+	trusted atomic.Bool
 }
 
 func newSessionCache(max int) *sessionCache {
-	return &sessionCache{m: make(map[string]*cachedSession), max: max}
+	c := &sessionCache{m: make(map[string]*cachedSession), max: max}
+	c.trusted.Store(true)
+	return c
 }
 
 func (c *sessionCache) get(id string) (*cachedSession, bool) {

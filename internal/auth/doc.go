@@ -13,8 +13,9 @@
 //     device.go, import.go (storing already-parsed users; the Rails
 //     export formats are package railsimport's).
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
-//     committing sessions), cache.go and feed.go (the session cache and
-//     what keeps it right across nodes), limits.go, pace.go and
+//     committing sessions), cache.go (the session cache, all of it: what
+//     enters it, when it is trusted, how store reads and the change feed
+//     merge into it), limits.go, pace.go and
 //     memcounter.go (budgets), validate.go, outbox.go and mail.go (the
 //     mail outbox's domain side; rendering and sending are package mail's).
 //

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -60,51 +59,6 @@ func (s *Service) grant(sess *Session, u *User, epoch uint64) (*Grant, error) {
 		RefreshExpiresAt: sess.ExpiresAt,
 		CSRFSecret:       e.csrf,
 	}, nil
-}
-
-func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
-	e := &cachedSession{
-		userID:        sess.UserID,
-		gen:           sess.Generation,
-		rotatedAt:     sess.RotatedAt,
-		accessExp:     sess.AccessExpiresAt,
-		expiresAt:     sess.ExpiresAt,
-		revoked:       sess.Revoked(),
-		accessID:      s.keys.accessID(sess.ID, sess.Generation),
-		csrf:          s.keys.csrfSecret(sess.ID, sess.Generation),
-		email:         u.Email,
-		userCreatedAt: u.CreatedAt,
-	}
-	if sess.Generation > 0 {
-		e.prevAccessID = s.keys.accessID(sess.ID, sess.Generation-1)
-		e.prevCSRF = s.keys.csrfSecret(sess.ID, sess.Generation-1)
-	}
-	return e
-}
-
-// loadSession reads a session and its user from the store into the cache.
-func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, error) {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	epoch := s.cache.currentEpoch()
-	sess, err := s.store.Session(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return nil, err
-	}
-	return s.cache.mergeRead(id, s.cacheEntry(sess, u), epoch), nil
-}
-
-// revoked records in the cache that sessions ended, after the store has
-// committed it, so the very next request with their tokens fails.
-func (s *Service) revoked(ids ...string) {
-	for _, id := range ids {
-		s.cache.merge(id, &cachedSession{revoked: true})
-	}
-	s.changed.fire()
 }
 
 // notAuthorized turns a store's "not found" into a 401 and anything else

@@ -141,8 +141,8 @@ func (s *Service) csrfOK(tok string, sess *Session, presentedGen int64, inGrace 
 // grantFor grants sess, taking the user's email from the cache when it
 // can: a refresh then reads only the session row.
 func (s *Service) grantFor(ctx context.Context, sess *Session, epoch uint64) (*Grant, error) {
-	if e, ok := s.cache.get(sess.ID); ok && e.email != "" {
-		return s.grant(sess, &User{ID: sess.UserID, Email: e.email, CreatedAt: e.userCreatedAt}, epoch)
+	if u, ok := s.cachedUser(sess.ID, sess.UserID); ok {
+		return s.grant(sess, u, epoch)
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil {

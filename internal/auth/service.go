@@ -93,8 +93,6 @@ type Service struct {
 	resetTTL        time.Duration
 	maxPendingMails int
 	requireConfirm  bool
-	// cacheTrusted is false while a multi-node change feed is down.
-	cacheTrusted atomic.Bool
 	// changed wakes revocation streams (revocations.go).
 	changed signal
 }
@@ -170,7 +168,6 @@ func NewService(cfg Config) (*Service, error) {
 		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}
 	}
 	s.now = s.correctedNow
-	s.cacheTrusted.Store(true)
 	return s, nil
 }
 

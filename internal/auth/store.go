@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// storeTimeout bounds a store read on the authentication path, so that a
+// hung database turns into a prompt 503 rather than a queue of requests.
+const storeTimeout = 2 * time.Second
+
 // Store is the persistent state of Gatehouse. Every backend (sqlite,
 // postgres) implements it and passes authtest.RunStoreTests. A method that
 // returns without error has committed durably. Driver failures come back
