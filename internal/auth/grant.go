@@ -1,11 +1,35 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/token"
 )
+
+// startSession commits a new session of u and returns its grant: the one
+// way a sign-in and a password reset start a session. Sessions past the
+// per-user cap are evicted, oldest first, and reported like any other
+// revocation; reason labels the signed_in event ("" for a plain sign-in).
+func (s *Service) startSession(ctx context.Context, u *User, c Client, now time.Time, reason string) (*Grant, error) {
+	sess := s.newSession(u.ID, c, now)
+	epoch := s.cache.currentEpoch()
+	var evicted []string
+	err := commit(ctx, func(ctx context.Context) (err error) {
+		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
+		return err
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	s.revoked(evicted...)
+	for _, id := range evicted {
+		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.IP, Reason: "session_cap"})
+	}
+	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.IP, Reason: reason})
+	return s.grant(sess, u, epoch)
+}
 
 // newSession starts a session for userID at now.
 func (s *Service) newSession(userID int64, c Client, now time.Time) *Session {

@@ -168,17 +168,5 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 	if err := s.enqueue(ctx, KindPasswordChanged, u.Email, u.ID); err != nil {
 		s.log.Warn("password-changed notice not queued", "user_id", u.ID, "err", err)
 	}
-	sess := s.newSession(u.ID, r.Client, now)
-	epoch := s.cache.currentEpoch()
-	var evicted []string
-	err = commit(ctx, func(ctx context.Context) (err error) {
-		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
-		return err
-	})
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	s.revoked(evicted...)
-	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP, Reason: "reset"})
-	return s.grant(sess, u, epoch)
+	return s.startSession(ctx, u, r.Client, now, "reset")
 }

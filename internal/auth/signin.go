@@ -57,22 +57,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 			return nil, unavailable(err)
 		}
 	}
-	sess := s.newSession(u.ID, c.Client, now)
-	epoch := s.cache.currentEpoch()
-	var evicted []string
-	err = commit(ctx, func(ctx context.Context) (err error) {
-		evicted, err = s.store.CreateSession(ctx, sess, s.maxPerUser)
-		return err
-	})
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	s.revoked(evicted...)
-	for _, id := range evicted {
-		s.onEvent(Event{Type: EventSessionRevoked, UserID: u.ID, SessionID: id, IP: c.Client.IP, Reason: "session_cap"})
-	}
-	s.onEvent(Event{Type: EventSignedIn, UserID: u.ID, SessionID: sess.ID, IP: c.Client.IP})
-	g, err := s.grant(sess, u, epoch)
+	g, err := s.startSession(ctx, u, c.Client, now, "")
 	if err != nil {
 		return nil, err
 	}
