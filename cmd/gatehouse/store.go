@@ -76,24 +76,28 @@ func startFeed(store auth.Store, svc *auth.Service, log *slog.Logger) (stop func
 }
 
 // Ended sessions are kept this long (for the session list's history and
-// for investigating an incident), then deleted by every node's pruner; the
-// work is idempotent, so several nodes pruning at once is harmless.
+// for investigating an incident), finished mails (sent, dropped, failed:
+// each names its recipient) this long for inspecting delivery, then every
+// node's pruner deletes them; the work is idempotent, so several nodes
+// pruning at once is harmless.
 const (
 	endedSessionRetention = 7 * 24 * time.Hour
+	finishedMailRetention = 30 * 24 * time.Hour
 	pruneInterval         = time.Hour
 	pruneBatch            = 10_000
 )
 
-// pruneEndedSessions deletes the sessions that ended before the retention,
-// a batch at a time.
-func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger) {
+// pruneBatches runs del, which deletes up to pruneBatch rows of what it
+// names, until a batch comes back short, so no transaction holds the
+// writer for long.
+func pruneBatches(ctx context.Context, log *slog.Logger, what string, del func(context.Context) (int64, error)) {
 	var total int64
 	for {
-		n, err := store.DeleteEndedSessions(ctx, time.Now().Add(-endedSessionRetention), pruneBatch)
+		n, err := del(ctx)
 		total += n
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Warn("pruning ended sessions", "err", err)
+				log.Warn("pruning "+what, "err", err)
 			}
 			break
 		}
@@ -102,8 +106,22 @@ func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger)
 		}
 	}
 	if total > 0 {
-		log.Info("pruned ended sessions", "count", total)
+		log.Info("pruned "+what, "count", total)
 	}
+}
+
+// pruneEndedSessions deletes the sessions that ended before the retention.
+func pruneEndedSessions(ctx context.Context, store auth.Store, log *slog.Logger) {
+	pruneBatches(ctx, log, "ended sessions", func(ctx context.Context) (int64, error) {
+		return store.DeleteEndedSessions(ctx, time.Now().Add(-endedSessionRetention), pruneBatch)
+	})
+}
+
+// pruneFinishedMails deletes the mails finished before the retention.
+func pruneFinishedMails(ctx context.Context, store auth.Store, log *slog.Logger) {
+	pruneBatches(ctx, log, "finished mails", func(ctx context.Context) (int64, error) {
+		return store.DeleteFinishedMails(ctx, time.Now().Add(-finishedMailRetention), pruneBatch)
+	})
 }
 
 // startPruner deletes ended sessions now and every pruneInterval, in
@@ -115,6 +133,7 @@ func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
 		defer tick.Stop()
 		for {
 			pruneEndedSessions(ctx, store, log)
+			pruneFinishedMails(ctx, store, log)
 			if p, ok := store.(auth.ChangeLogPruner); ok {
 				if err := p.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("pruning the session change log", "err", err)

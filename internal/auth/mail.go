@@ -107,4 +107,9 @@ type MailStore interface {
 	RetryMail(ctx context.Context, id int64, at time.Time) error
 	// CountPendingMails counts the backlog (a metric and the bound).
 	CountPendingMails(ctx context.Context) (int64, error)
+	// DeleteFinishedMails deletes up to limit mails that are no longer
+	// pending (sent, dropped, failed) and were queued before before, and
+	// returns how many it deleted: a mail names its recipient, so the
+	// outbox keeps it for inspection, not for ever.
+	DeleteFinishedMails(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -23,6 +23,7 @@ func mailTests() []storeTest {
 		{"UseEmailToken", testUseEmailToken},
 		{"FinishMail_RetryMail", testFinishRetryMail},
 		{"ListMails", testListMails},
+		{"DeleteFinishedMails", testDeleteFinishedMails},
 	}
 }
 
@@ -305,5 +306,45 @@ func testListMails(t *testing.T, st auth.Store) {
 	}
 	if page, err := st.ListMails(ctx, 0, 0); err != nil || len(page) != 0 {
 		t.Errorf("ListMails(0, 0) = %v, %v; want none", page, err)
+	}
+}
+
+func testDeleteFinishedMails(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	pending := mustEnqueue(t, st, "pending@example.com", t0)
+	finished := map[auth.MailState]*auth.Mail{}
+	for _, state := range []auth.MailState{auth.MailSent, auth.MailDropped, auth.MailFailed} {
+		m := mustEnqueue(t, st, string(state)+"@example.com", t0)
+		m.State = state
+		if err := st.FinishMail(ctx, m); err != nil {
+			t.Fatalf("FinishMail(%s) = %v", state, err)
+		}
+		finished[state] = m
+	}
+	recent := &auth.Mail{Kind: auth.KindPasswordReset, To: "recent@example.com", CreatedAt: t0.Add(time.Hour), NextAttemptAt: t0.Add(time.Hour)}
+	if err := st.EnqueueMail(ctx, recent, 100); err != nil {
+		t.Fatalf("EnqueueMail(recent) = %v", err)
+	}
+	recent.State = auth.MailSent
+	if err := st.FinishMail(ctx, recent); err != nil {
+		t.Fatalf("FinishMail(recent) = %v", err)
+	}
+
+	if n, err := st.DeleteFinishedMails(ctx, t0.Add(time.Minute), 2); err != nil || n != 2 {
+		t.Fatalf("DeleteFinishedMails(limit 2) = %d, %v; want 2", n, err)
+	}
+	if n, err := st.DeleteFinishedMails(ctx, t0.Add(time.Minute), 10); err != nil || n != 1 {
+		t.Fatalf("DeleteFinishedMails(the rest) = %d, %v; want the third finished mail", n, err)
+	}
+	left, err := st.ListMails(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, m := range left {
+		ids = append(ids, m.ID)
+	}
+	if want := []int64{recent.ID, pending.ID}; !cmp.Equal(ids, want) {
+		t.Errorf("mails left = %v, want %v: the pending one and the one finished after the cut", ids, want)
 	}
 }

@@ -197,6 +197,15 @@ func (s *Store) RetryMail(ctx context.Context, id int64, at time.Time) error {
 }
 
 // CountPendingMails counts the backlog.
+func (s *Store) DeleteFinishedMails(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM mail_outbox WHERE id IN (
+		SELECT id FROM mail_outbox WHERE state <> 'pending' AND created_at < $1 LIMIT $2)`, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete finished mails: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 func (s *Store) CountPendingMails(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM mail_outbox WHERE state = 'pending'`).Scan(&n); err != nil {

@@ -196,6 +196,16 @@ func (s *Store) RetryMail(ctx context.Context, id int64, at time.Time) error {
 }
 
 // CountPendingMails counts the backlog.
+func (s *Store) DeleteFinishedMails(ctx context.Context, before time.Time, limit int) (int64, error) {
+	n, err := rowsDeleted(s.writer.ExecContext(ctx, `DELETE FROM mail_outbox WHERE id IN (
+		SELECT id FROM mail_outbox WHERE state <> 'pending' AND created_at < ? LIMIT ?)`,
+		micros(before), limit))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete finished mails: %w", err)
+	}
+	return n, nil
+}
+
 func (s *Store) CountPendingMails(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.reader.QueryRowContext(ctx, `SELECT count(*) FROM mail_outbox WHERE state = 'pending'`).Scan(&n); err != nil {
