@@ -124,7 +124,7 @@ dropped instead of sent.`)
 
 func runUsersSendReset(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := newAdminCmd("users send-reset", "USER", groupAdmin, `Queue a password-reset mail to the user, as if they had asked for one (for
-example for imported users whose password cannot be verified). A running
+example a user who cannot sign in and asked support for help). A running
 server sends it; the link works for --reset-ttl from now.`)
 	return c.onUser(ctx, args, getenv, stdout, stderr, func(svc *auth.Service, u *auth.User) error {
 		if err := svc.SendReset(ctx, u); err != nil {

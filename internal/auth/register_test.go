@@ -288,6 +288,37 @@ func TestSignIn_RehashesBcrypt(t *testing.T) {
 	e.signIn(t, "grace@example.com", pw) // the new hash verifies
 }
 
+// TestSignIn_BcryptOver72Bytes: a Devise user whose password was longer
+// than bcrypt's 72 bytes signs in as they did in Rails (bcrypt reads the
+// first 72), and that sign-in stores argon2id of the whole password, so from
+// then on a password differing only after byte 72 is refused.
+func TestSignIn_BcryptOver72Bytes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	prefix := strings.Repeat("correct horse battery staple ", 3)[:72]
+	pw, sameFirst72 := prefix+" and more", prefix+" but not the same"
+	digest, err := bcrypt.GenerateFromPassword([]byte(prefix), bcrypt.MinCost) // what Rails' gem stored for pw
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := auth.User{ID: 43, Email: "devise@example.com", PasswordHash: string(digest), CreatedAt: t0, UpdatedAt: t0}
+	if st, err := e.store.ImportUsers(t.Context(), []auth.User{imported}); err != nil || st[0] != auth.ImportInserted {
+		t.Fatalf("ImportUsers() = %v, %v", st, err)
+	}
+	if _, err := e.svc.SignIn(t.Context(), auth.Credentials{Email: "devise@example.com", Password: "x" + pw[1:]}); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Errorf("SignIn(other first 72 bytes) = %v, want ErrInvalidCredentials", err)
+	}
+	e.signIn(t, "devise@example.com", pw)
+	u, err := e.store.UserByID(t.Context(), 43)
+	if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("after sign-in UserByID(43).PasswordHash = %.20q, %v; want argon2id", u.PasswordHash, err)
+	}
+	if _, err := e.svc.SignIn(t.Context(), auth.Credentials{Email: "devise@example.com", Password: sameFirst72}); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Errorf("SignIn(same first 72 bytes, after the upgrade) = %v, want ErrInvalidCredentials", err)
+	}
+	e.signIn(t, "devise@example.com", pw)
+}
+
 func TestSignIn_HashQueueFull(t *testing.T) {
 	t.Parallel()
 	slots := password.NewLimiter(1, time.Millisecond)

@@ -21,7 +21,7 @@ var t0 = time.Date(2025, time.March, 14, 9, 26, 53, 0, time.UTC)
 
 // newWorld is a service on a fresh SQLite file with one user, and a worker
 // sending to srv.
-func newWorld(t *testing.T, srv *authtest.SMTPServer, smtpURL string) (*auth.Service, *Worker, *authtest.Clock) {
+func newWorld(t testing.TB, srv *authtest.SMTPServer, smtpURL string) (*auth.Service, *Worker, *authtest.Clock) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {

@@ -7,7 +7,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// bcrypt only ever reads the first 72 bytes of a password.
+// bcrypt only ever reads the first 72 bytes of a password; verifyBcrypt cuts
+// there itself rather than rely on what a library does with the rest.
 const bcryptMaxPassword = 72
 
 // maxBcryptCost caps the cost read from a stored digest. Each step doubles
@@ -25,8 +26,8 @@ func isBcrypt(s string) bool {
 }
 
 // checkBcrypt validates the whole digest ("$2b$" cost "$" 53 characters of
-// bcrypt's base64), so a malformed digest is reported as such even when the
-// password is too long to compare.
+// bcrypt's base64), so a malformed digest is reported as such rather than
+// as a mismatch.
 func checkBcrypt(s string) error {
 	if len(s) != 60 || s[6] != '$' {
 		return malformed("bcrypt digest is not 60 characters")
@@ -46,27 +47,27 @@ func checkBcrypt(s string) error {
 	return nil
 }
 
-// verifyBcrypt compares password with a bcrypt digest.
+// verifyBcrypt compares password with a bcrypt digest exactly as the Rails
+// app did: bcrypt reads only the first 72 bytes, so a longer password whose
+// first 72 bytes match is accepted, whatever follows.
 //
-// A password longer than 72 bytes never matches: bcrypt would ignore
-// everything after byte 72, so any password sharing the first 72 bytes
-// would match. Rails' has_secure_password never let users set a longer
-// password, but Devise allows up to 128 characters and bcrypt truncated
-// them silently; such a user is refused here and must reset their
-// password, which is the price of never accepting a guess on the strength
-// of a prefix. The comparison still runs, on the first 72 bytes, and its
-// result is dropped: returning at once answered in 2 ms where a wrong
-// password takes a quarter of a second, telling an attacker that the
-// account exists and holds a legacy digest.
+// Refusing it instead locked out, for good, every imported user whose
+// password was longer (Devise allows 128 characters and its bcrypt
+// truncated silently; has_secure_password never allowed it), and no one
+// could tell who they were: a digest does not reveal the length. Accepting
+// it grants nothing the Rails app did not already grant for that account —
+// whoever knew the first 72 bytes could sign in there too — and only until
+// the account's first sign-in: that success stores argon2id of the whole
+// password (NeedsRehash is true for every bcrypt digest), from which on
+// every byte counts.
 func verifyBcrypt(password, digest string) (bool, error) {
 	if err := checkBcrypt(digest); err != nil {
 		return false, err
 	}
-	tooLong := len(password) > bcryptMaxPassword
 	err := bcrypt.CompareHashAndPassword([]byte(digest), []byte(password[:min(len(password), bcryptMaxPassword)]))
 	switch {
 	case err == nil:
-		return !tooLong, nil
+		return true, nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return false, nil
 	default:

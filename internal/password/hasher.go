@@ -66,8 +66,9 @@ func (h *Hasher) Hash(password string) (string, error) {
 // (false, nil); an encoded value that cannot be parsed, or whose parameters
 // are absurd, is (false, err) with err wrapping ErrMalformedHash.
 //
-// A bcrypt digest never matches a password longer than 72 bytes, because
-// bcrypt would silently compare only the first 72.
+// A bcrypt digest is compared with the first 72 bytes of the password, as
+// Rails did (see verifyBcrypt); NeedsRehash then upgrades it to argon2id of
+// the whole password.
 //
 // Every call's duration feeds FailureFloor.
 func (h *Hasher) Verify(password, encoded string) (bool, error) {

@@ -91,10 +91,12 @@ func TestHashUsesFreshSalt(t *testing.T) {
 }
 
 // mustBcrypt returns a bcrypt digest of pw with the given prefix ($2a$,
-// $2b$ or $2y$), which all name the same algorithm.
+// $2b$ or $2y$), which all name the same algorithm. A password over 72
+// bytes is hashed as Rails' bcrypt gem hashed it, on its first 72 bytes
+// (x/crypto/bcrypt refuses to hash it whole).
 func mustBcrypt(t testing.TB, pw, prefix string) string {
 	t.Helper()
-	digest, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	digest, err := bcrypt.GenerateFromPassword([]byte(pw[:min(len(pw), 72)]), bcrypt.MinCost)
 	if err != nil {
 		t.Fatalf("bcrypt.GenerateFromPassword: %v", err)
 	}
@@ -117,9 +119,14 @@ func TestVerifyBcrypt(t *testing.T) {
 		{name: "2y_right", password: "secret123", prefix: "$2y$", attempt: "secret123", want: true},
 		{name: "unicode", password: "пароль🔑", prefix: "$2a$", attempt: "пароль🔑", want: true},
 		{name: "exactly_72_bytes", password: long72, prefix: "$2a$", attempt: long72, want: true},
-		// bcrypt itself would accept this: it never sees byte 73.
-		{name: "73_bytes_same_prefix", password: long72, prefix: "$2a$", attempt: long72 + "y", want: false},
-		{name: "1000_bytes_same_prefix", password: long72, prefix: "$2a$", attempt: long72 + strings.Repeat("y", 928), want: false},
+		// As Rails: bcrypt never sees byte 73, so a longer password is
+		// accepted on its first 72 bytes, whatever follows them.
+		{name: "73_bytes_same_prefix", password: long72, prefix: "$2a$", attempt: long72 + "y", want: true},
+		{name: "1000_bytes_same_prefix", password: long72, prefix: "$2a$", attempt: long72 + strings.Repeat("y", 928), want: true},
+		{name: "over_72_typed_as_set", password: long72 + "tail", prefix: "$2b$", attempt: long72 + "tail", want: true},
+		{name: "over_72_other_tail", password: long72 + "tail", prefix: "$2b$", attempt: long72 + "TAIL", want: true},
+		{name: "over_72_other_prefix", password: long72 + "tail", prefix: "$2b$", attempt: "y" + long72[1:] + "tail", want: false},
+		{name: "over_72_differs_at_byte_72", password: long72 + "tail", prefix: "$2a$", attempt: long72[:71] + "y" + "tail", want: false},
 	}
 	h := password.NewHasher(tinyParams())
 	for _, tt := range tests {
