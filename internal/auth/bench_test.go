@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
@@ -37,4 +39,33 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 		g = next
 	}
+}
+
+// BenchmarkAuthenticateParallel is the hot path under every core at once,
+// as a busy node serves it: many cached sessions, each goroutine verifying
+// its own. Run with -cpu 1,2,4,8: the session cache must not make cores
+// wait on one another (one lock for all sessions did).
+func BenchmarkAuthenticateParallel(b *testing.B) {
+	e := newEnv(b)
+	const sessions = 32
+	tokens := make([]string, sessions)
+	for i := range tokens {
+		g := e.register(b, fmt.Sprintf("user%d@example.com", i))
+		mustAuth(b, e.svc, g.AccessToken)
+		tokens[i] = g.AccessToken
+	}
+	ctx := context.Background()
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1))
+		for pb.Next() {
+			if _, err := e.svc.Authenticate(ctx, tokens[i%sessions]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
 }

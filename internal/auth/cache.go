@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,52 +162,103 @@ func (s *Service) FeedHealthy() bool { return s.cache.trusted.Load() }
 // token makes no database round trip. It is bounded: when full, arbitrary
 // entries are dropped (a dropped entry costs two reads, session and user,
 // on its next use).
+//
+// It is split into shards by a seeded hash of the session id, each with
+// its own lock and its share of the bound, because every verify reads it:
+// under one lock even readers contend on the lock's counter, so cores
+// would wait on one another. The seed is random per process, so no client
+// can pick session ids that all land in one shard.
 type sessionCache struct {
-	mu  sync.RWMutex
-	m   map[string]*cachedSession
-	max int
+	seed   maphash.Seed
+	shards []cacheShard // a power of two of them, so a mask picks one
 	// epoch counts resets. A store read records it before it starts and
 	// may enter the cache only if no reset happened meanwhile: a read that
 	// began while changes were being missed (feed down) can return state a
 	// missed revocation has already ended, and the reset that makes the
 	// cache trusted again must not be followed by that state arriving.
-	epoch uint64
+	// It changes only while reset holds every shard's lock, and mergeRead
+	// compares it under its shard's lock, so a reset is one instant for
+	// every shard (see reset).
+	epoch atomic.Uint64
 	// trusted is false while a multi-node change feed is down
 	// (SetFeedHealthy).
 	trusted atomic.Bool
 }
 
+// cacheShard is one lock's worth of the cache, padded to its own cache
+// lines so that readers of neighbouring shards do not invalidate each
+// other's.
+type cacheShard struct {
+	mu  sync.RWMutex
+	m   map[string]*cachedSession
+	max int
+	_   [64]byte
+}
+
+// maxCacheShards is enough for the core counts a node runs on; more shards
+// would only make reset (which locks them all) slower.
+const maxCacheShards = 64
+
+// minShardEntries keeps small caches in few shards: each shard's bound is
+// its share of max, and eviction works in tenths of a shard.
+const minShardEntries = 16
+
 func newSessionCache(max int) *sessionCache {
-	c := &sessionCache{m: make(map[string]*cachedSession), max: max}
+	n := 1
+	for n < maxCacheShards && max/(2*n) >= minShardEntries {
+		n *= 2
+	}
+	c := &sessionCache{seed: maphash.MakeSeed(), shards: make([]cacheShard, n)}
+	for i := range c.shards {
+		// The shares add up to at most max: the bound is the whole cache's.
+		c.shards[i] = cacheShard{m: make(map[string]*cachedSession), max: max / n}
+	}
 	c.trusted.Store(true)
 	return c
 }
 
+func (c *sessionCache) shard(id string) *cacheShard {
+	return &c.shards[maphash.String(c.seed, id)&uint64(len(c.shards)-1)]
+}
+
 func (c *sessionCache) get(id string) (*cachedSession, bool) {
-	c.mu.RLock()
-	e, ok := c.m[id]
-	c.mu.RUnlock()
+	sh := c.shard(id)
+	sh.mu.RLock()
+	e, ok := sh.m[id]
+	sh.mu.RUnlock()
 	return e, ok
+}
+
+// len counts the entries of all shards; not a snapshot while merges run.
+func (c *sessionCache) len() int {
+	n := 0
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
 }
 
 // currentEpoch is what a store read records before it starts, for
 // mergeRead.
-func (c *sessionCache) currentEpoch() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.epoch
-}
+func (c *sessionCache) currentEpoch() uint64 { return c.epoch.Load() }
 
 // mergeRead is merge for state read from the store by a read that began
 // at epoch: if the cache was reset since, e is returned to the caller (it
 // is what the store said) but not kept.
 func (c *sessionCache) mergeRead(id string, e *cachedSession, epoch uint64) *cachedSession {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if epoch != c.epoch {
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	// Under the shard's lock the epoch cannot move (reset needs this lock
+	// too): either the reset is wholly before this check, and the read is
+	// refused, or wholly after the merge, and its clear removes e.
+	if epoch != c.epoch.Load() {
 		return e
 	}
-	return c.mergeLocked(id, e)
+	return sh.mergeLocked(id, e)
 }
 
 // merge stores e unless the cache already holds a newer state, and returns
@@ -214,40 +266,52 @@ func (c *sessionCache) mergeRead(id string, e *cachedSession, epoch uint64) *cac
 // they commit (its own writes' revocations, the feed's notices), which no
 // reset can make stale.
 func (c *sessionCache) merge(id string, e *cachedSession) *cachedSession {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.mergeLocked(id, e)
+	sh := c.shard(id)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.mergeLocked(id, e)
 }
 
-func (c *sessionCache) mergeLocked(id string, e *cachedSession) *cachedSession {
-	if old, ok := c.m[id]; ok && !e.newer(old) {
+func (sh *cacheShard) mergeLocked(id string, e *cachedSession) *cachedSession {
+	if old, ok := sh.m[id]; ok && !e.newer(old) {
 		return old
 	}
-	if len(c.m) >= c.max {
-		c.evictLocked()
+	if len(sh.m) >= sh.max {
+		sh.evictLocked()
 	}
-	c.m[id] = e
+	sh.m[id] = e
 	return e
 }
 
-// evictLocked drops about a tenth of the entries; Go's map iteration order
-// is random, which makes this random eviction.
-func (c *sessionCache) evictLocked() {
-	n := c.max/10 + 1
-	for id := range c.m {
+// evictLocked drops about a tenth of the shard's entries; Go's map
+// iteration order is random, which makes this random eviction.
+func (sh *cacheShard) evictLocked() {
+	n := sh.max/10 + 1
+	for id := range sh.m {
 		if n == 0 {
 			return
 		}
-		delete(c.m, id)
+		delete(sh.m, id)
 		n--
 	}
 }
 
 // reset drops everything and starts a new epoch: used when this node can
 // no longer be sure it has seen every change (a lost invalidation feed).
+// It holds every shard's lock at once, so that no merge sees the new epoch
+// in one shard while another still holds pre-reset state: were shards
+// cleared one by one, a feed notice merged into a shard after the epoch
+// moved but before that shard's clear would be dropped, and a read that
+// began after the epoch moved could then bring back the state the notice
+// had superseded. Resets are rare (a feed reconnecting); reads never wait
+// on more than their own shard.
 func (c *sessionCache) reset() {
-	c.mu.Lock()
-	clear(c.m)
-	c.epoch++
-	c.mu.Unlock()
+	for i := range c.shards {
+		c.shards[i].mu.Lock()
+	}
+	c.epoch.Add(1)
+	for i := range c.shards {
+		clear(c.shards[i].m)
+		c.shards[i].mu.Unlock()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -104,7 +105,7 @@ func TestSessionCacheBounded(t *testing.T) {
 		for i := range 10 * max {
 			id := fmt.Sprint("s", i)
 			c.merge(id, loaded(0))
-			if n := len(c.m); n > max {
+			if n := c.len(); n > max {
 				t.Fatalf("newSessionCache(%d): %d entries after %d merges", max, n, i+1)
 			}
 			// The entry just stored survives its own eviction round.
@@ -123,12 +124,62 @@ func TestSessionCacheReset(t *testing.T) {
 	}
 	c.merge("revoked", revokedAt(0))
 	c.reset()
-	if n := len(c.m); n != 0 {
+	if n := c.len(); n != 0 {
 		t.Errorf("after reset: %d entries, want 0", n)
 	}
 	// A reset forgets revocations too: the store, which has them, decides.
 	if _, ok := c.get("revoked"); ok {
 		t.Error("after reset: get(revoked) found an entry")
+	}
+}
+
+// The epoch rule holds in every shard: a store read that began before a
+// reset is refused wherever its session lands, and one that began after it
+// is kept. Under -race, resets racing stale reads never leave one behind.
+func TestSessionCacheResetRefusesEarlierReadsInEveryShard(t *testing.T) {
+	t.Parallel()
+	c := newSessionCache(100_000)
+	if len(c.shards) < 2 {
+		t.Fatalf("newSessionCache(100000): %d shards, want several", len(c.shards))
+	}
+	before := c.currentEpoch()
+	c.reset()
+	after := c.currentEpoch()
+	for i := range 1000 {
+		id := fmt.Sprint("s", i)
+		c.mergeRead(id, loaded(1), before)
+		if e, ok := c.get(id); ok {
+			t.Fatalf("mergeRead(%q) begun before reset: get = %+v, want no entry", id, e)
+		}
+		c.mergeRead(id, loaded(1), after)
+		if _, ok := c.get(id); !ok {
+			t.Fatalf("mergeRead(%q) begun after reset: no entry", id)
+		}
+	}
+
+	var wg sync.WaitGroup
+	stale := c.currentEpoch()
+	wg.Go(func() {
+		for range 50 {
+			c.reset()
+		}
+	})
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				c.mergeRead(fmt.Sprint("w", w, "-", i), loaded(1), stale)
+			}
+		})
+	}
+	wg.Wait()
+	// A stale read merged before the first reset was cleared by it; any
+	// later one was refused.
+	for w := range 4 {
+		for i := range 500 {
+			if e, ok := c.get(fmt.Sprint("w", w, "-", i)); ok {
+				t.Fatalf("stale read kept after reset: %+v", e)
+			}
+		}
 	}
 }
 
@@ -157,9 +208,7 @@ func TestSessionCacheConcurrent(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		c.mu.RLock()
-		n := len(c.m)
-		c.mu.RUnlock()
+		n := c.len()
 		if n > max {
 			t.Errorf("newSessionCache(%d): %d entries after concurrent merges", max, n)
 		}
@@ -175,4 +224,29 @@ func TestSessionCacheConcurrent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkSessionCacheGet is the cache read of every verify, from all
+// cores at once, each goroutine on its own sessions of a full cache.
+func BenchmarkSessionCacheGet(b *testing.B) {
+	const sessions = 1024
+	c := newSessionCache(100_000)
+	ids := make([]string, sessions)
+	for i := range ids {
+		ids[i] = fmt.Sprint("session-", i)
+		c.merge(ids[i], loaded(1))
+	}
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) * 97
+		for pb.Next() {
+			if _, ok := c.get(ids[i%sessions]); !ok {
+				b.Error("get: cached session missing")
+				return
+			}
+			i++
+		}
+	})
 }
