@@ -170,16 +170,8 @@ func (s *Store) ListMails(ctx context.Context, beforeID int64, limit int) ([]aut
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list mails: %w", err)
 	}
-	defer rows.Close()
-	var out []auth.Mail
-	for rows.Next() {
-		var m auth.Mail
-		if err := scanMail(rows, &m); err != nil {
-			return nil, fmt.Errorf("sqlite: list mails: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, []auth.Mail(nil), scanMail)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: list mails: %w", err)
 	}
 	return out, nil

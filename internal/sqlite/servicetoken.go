@@ -47,16 +47,8 @@ func (s *Store) ListServiceTokens(ctx context.Context) ([]auth.ServiceToken, err
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list service tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []auth.ServiceToken
-	for rows.Next() {
-		var t auth.ServiceToken
-		if err := scanServiceToken(rows, &t); err != nil {
-			return nil, fmt.Errorf("sqlite: list service tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, []auth.ServiceToken(nil), scanServiceToken)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: list service tokens: %w", err)
 	}
 	return out, nil

@@ -314,3 +314,18 @@ func (s *Store) Analyze(ctx context.Context) error {
 	}
 	return nil
 }
+
+// collect appends every row of rows, read by scan, to out (nil or a slice
+// made for the answer, so an empty result keeps the caller's choice of nil
+// or empty) and closes rows.
+func collect[T any](rows *sql.Rows, out []T, scan func(interface{ Scan(...any) error }, *T) error) ([]T, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -155,15 +155,7 @@ func (s *Store) ListUsers(ctx context.Context, afterID int64, limit int) ([]auth
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var u auth.User
-		if err := scanUser(rows, &u); err != nil {
-			return nil, fmt.Errorf("sqlite: list users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
+	if users, err = collect(rows, users, scanUser); err != nil {
 		return nil, fmt.Errorf("sqlite: list users: %w", err)
 	}
 	return users, nil
