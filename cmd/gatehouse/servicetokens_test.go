@@ -21,7 +21,7 @@ func TestServiceTokens(t *testing.T) {
 	c.mustRun("service-tokens", "create", "search")
 
 	a := c.app()
-	if _, err := a.svc.AuthenticateService(t.Context(), secret); err != nil {
+	if _, err := a.svc.AuthenticateService(t.Context(), secret, auth.Client{}); err != nil {
 		t.Fatalf("AuthenticateService(created token) = %v", err)
 	}
 	table := c.mustRun("service-tokens", "list")
@@ -30,7 +30,7 @@ func TestServiceTokens(t *testing.T) {
 	}
 
 	c.mustRun("service-tokens", "revoke", "1")
-	if _, err := a.svc.AuthenticateService(t.Context(), secret); !errors.Is(err, auth.ErrNotAuthorized) {
+	if _, err := a.svc.AuthenticateService(t.Context(), secret, auth.Client{}); !errors.Is(err, auth.ErrNotAuthorized) {
 		t.Errorf("AuthenticateService(revoked token) = %v; want ErrNotAuthorized", err)
 	}
 	var list []struct {

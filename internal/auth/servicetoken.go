@@ -80,10 +80,21 @@ func (s *Service) RevokeServiceToken(ctx context.Context, id int64) error {
 	return s.store.RevokeServiceToken(ctx, id, s.now())
 }
 
-// AuthenticateService returns the live service token whose secret is
+// AuthenticateService checks the service token a client presents,
+// after taking one request from the client address's budget (as refresh
+// does): the token's 256 random bits are what protect it, but no path
+// that checks a secret runs outside the budgets.
+func (s *Service) AuthenticateService(ctx context.Context, secret string, c Client) (*ServiceToken, error) {
+	if err := s.limits.allowIP(ctx, "service", c.limitAddr()); err != nil {
+		return nil, err
+	}
+	return s.ServiceTokenLive(ctx, secret)
+}
+
+// ServiceTokenLive returns the live service token whose secret is
 // secret. Any other secret is ErrNotAuthorized, a store failure
 // ErrUnavailable.
-func (s *Service) AuthenticateService(ctx context.Context, secret string) (*ServiceToken, error) {
+func (s *Service) ServiceTokenLive(ctx context.Context, secret string) (*ServiceToken, error) {
 	if len(secret) != serviceTokenLen || !strings.HasPrefix(secret, serviceTokenPrefix) {
 		return nil, ErrNotAuthorized
 	}

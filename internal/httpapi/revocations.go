@@ -39,7 +39,7 @@ func (s *server) handleRevocations(w http.ResponseWriter, r *http.Request, _ *au
 	if f := strings.Fields(r.Header.Get("Authorization")); len(f) == 2 && strings.EqualFold(f[0], "Bearer") {
 		secret = f[1]
 	}
-	if _, err := s.svc.AuthenticateService(r.Context(), secret); err != nil {
+	if _, err := s.svc.AuthenticateService(r.Context(), secret, s.client(r)); err != nil {
 		return err
 	}
 	pos, ok := streamPosition(r)
@@ -107,7 +107,7 @@ const heartbeatEvent = "event: heartbeat\ndata: {}\n\n"
 // cannot answer does not end the stream (its heartbeats are what tell the
 // follower the stream is alive, and the log read will fail on its own).
 func (s *server) streamMayContinue(ctx context.Context, secret string) bool {
-	_, err := s.svc.AuthenticateService(ctx, secret)
+	_, err := s.svc.ServiceTokenLive(ctx, secret)
 	return err == nil || !errors.Is(err, auth.ErrNotAuthorized)
 }
 

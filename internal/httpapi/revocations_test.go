@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 // sseEvent is one Server-Sent Event as a follower sees it.
@@ -229,5 +231,20 @@ func TestRevocationsServiceTokenRevoked(t *testing.T) {
 	case <-ended:
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream of a revoked service token still open after 5s")
+	}
+}
+
+// TestRevocationsBudgeted: opening the stream checks a secret, so it takes
+// from the client address's budget like refresh does; past it, 429.
+func TestRevocationsBudgeted(t *testing.T) {
+	ts := newServer(t, serverOptions{limits: &auth.Limits{RefreshPerIP: 3}})
+	bad := map[string]string{"Authorization": "Bearer ghst_" + strings.Repeat("A", 43)}
+	for i := range 3 {
+		if st := ts.status(t, request{method: "GET", path: "/v1/auth/revocations", header: bad}); st != http.StatusUnauthorized {
+			t.Fatalf("GET /v1/auth/revocations with an unknown token #%d: got %d, want 401", i+1, st)
+		}
+	}
+	if st := ts.status(t, request{method: "GET", path: "/v1/auth/revocations", header: bad}); st != http.StatusTooManyRequests {
+		t.Errorf("GET /v1/auth/revocations #4 from one address: got %d, want 429", st)
 	}
 }

@@ -3534,6 +3534,11 @@ func (r RefreshResponse) ContentType() string {
 	return ""
 }
 
+// RevocationsResponse429Headers the declared response headers of an HTTP 429 response for Revocations
+type RevocationsResponse429Headers struct {
+	RetryAfter *string
+}
+
 // RevocationsResponse503Headers the declared response headers of an HTTP 503 response for Revocations
 type RevocationsResponse503Headers struct {
 	RetryAfter *string
@@ -3548,8 +3553,12 @@ type RevocationsResponse struct {
 	JSON401 *NotAuthorized
 	// JSON410 the response for an HTTP 410 `application/json` response
 	JSON410 *Error
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevocationsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *RevocationsResponse503Headers
 }
@@ -3567,6 +3576,11 @@ func (r RevocationsResponse) GetJSON401() *NotAuthorized {
 // GetJSON410 returns the response for an HTTP 410 `application/json` response
 func (r RevocationsResponse) GetJSON410() *Error {
 	return r.JSON410
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RevocationsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -5461,6 +5475,13 @@ func ParseRevocationsResponse(rsp *http.Response) (*RevocationsResponse, error) 
 		}
 		response.JSON410 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5471,6 +5492,16 @@ func ParseRevocationsResponse(rsp *http.Response) (*RevocationsResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 429:
+		var headers RevocationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevocationsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
