@@ -56,6 +56,7 @@ type Store struct {
 	sessionStmt *sql.Stmt // on reader
 	rotateStmt  *sql.Stmt // on writer
 	revokeStmt  *sql.Stmt // on writer
+	batch       *batcher  // group commit of the hot writes, on writer
 	dir         string    // the database file's folder, for FreeBytes
 }
 
@@ -111,6 +112,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	s.batch = newBatcher(writer)
 	return s, nil
 }
 
@@ -148,8 +150,12 @@ func (s *Store) prepare(ctx context.Context) error {
 	return err
 }
 
-// Close closes the statements and both pools.
+// Close commits the writes in flight and closes the statements and both
+// pools.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	var errs []error
 	for _, st := range []*sql.Stmt{s.sessionStmt, s.rotateStmt, s.revokeStmt} {
 		if st != nil {
