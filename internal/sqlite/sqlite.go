@@ -8,8 +8,10 @@
 // Concurrency: a Store holds two connection pools on the same file. The
 // writer pool has exactly one connection and carries every write and every
 // transaction; our own writers therefore queue in database/sql instead of
-// failing with SQLITE_BUSY, and transactions begin IMMEDIATE so a
-// read-then-write transaction never has to upgrade its lock. The reader pool
+// failing with SQLITE_BUSY (the hot session writes queue in the group
+// commit of batch.go, sharing a transaction), and transactions begin
+// IMMEDIATE so a read-then-write transaction never has to upgrade its
+// lock. The reader pool
 // (readerConns connections, query_only) serves plain lookups, which in WAL
 // mode never wait for the writer. busy_timeout covers the remaining case:
 // another process (the CLI, a second server) writing the same file.
