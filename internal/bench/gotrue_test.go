@@ -93,7 +93,13 @@ func TestGoTrueAPI(t *testing.T) {
 		Scenarios: map[string]bool{"register": true, "sign_in": true, "me": true, "refresh": true, "sign_out": true},
 		HashSlots: 2, JSONPath: t.TempDir() + "/r.json",
 	}
-	if err := Run(context.Background(), cfg, Binary{}, io.Discard, io.Discard); err != nil {
+	var out strings.Builder
+	defer func() {
+		if t.Failed() {
+			t.Log(out.String())
+		}
+	}()
+	if err := Run(context.Background(), cfg, Binary{}, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(cfg.JSONPath)
@@ -107,10 +113,21 @@ func TestGoTrueAPI(t *testing.T) {
 	if len(rep.Rows) != 5*2 {
 		t.Errorf("%d rows, want 10 (5 scenarios at 2 levels)", len(rep.Rows))
 	}
+	signedOut := int64(0)
 	for _, row := range rep.Rows {
-		if row.Result.Requests == 0 || row.Result.Errors != 0 {
-			t.Errorf("%s c=%d: %d requests, %d errors; want some, none failed", row.Scenario, row.Concurrency, row.Result.Requests, row.Result.Errors)
+		// Over HTTP, sign_out gets the sessions made within its cells'
+		// time, in level order: a later level may get none.
+		if row.Scenario == "sign_out" {
+			signedOut += row.Result.Requests
+		} else if row.Result.Requests == 0 {
+			t.Errorf("%s c=%d: no requests", row.Scenario, row.Concurrency)
 		}
+		if row.Result.Errors != 0 {
+			t.Errorf("%s c=%d: %d errors, want none", row.Scenario, row.Concurrency, row.Result.Errors)
+		}
+	}
+	if signedOut == 0 {
+		t.Error("sign_out made no requests")
 	}
 	for _, call := range []string{"POST /signup", "POST /token?password", "POST /token?refresh_token", "GET /user", "POST /logout"} {
 		if fake.calls[call] == 0 {
