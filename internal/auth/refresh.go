@@ -45,6 +45,9 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 	if err != nil {
 		return nil, err
 	}
+	if g, done, err := s.rotateCached(ctx, r, p); done {
+		return g, err
+	}
 	// Two rounds at most: losing the rotation race makes the presented
 	// generation the previous one, which the second round answers.
 	for range 2 {
@@ -87,6 +90,41 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		}
 	}
 	return nil, unavailable(errors.New("auth: refresh kept losing the rotation race"))
+}
+
+// rotateCached is the common refresh in one statement instead of two: the
+// session is in this node's cache, and the credential is of the
+// generation the cache holds. Then the compare-and-swap alone decides,
+// without reading the session first: it succeeds only if that generation
+// is still the current one and the session is not revoked, and everything
+// else the read would be checked for is fixed for a session's life (its
+// user, its end) or derived from the generation (the CSRF secret). Any
+// doubt (not cached, another generation, a lost swap) returns done false,
+// and the authoritative read decides as before. A condition added to the
+// refresh below must hold here too, or rule this path out.
+func (s *Service) rotateCached(ctx context.Context, r RefreshRequest, p presented) (g *Grant, done bool, err error) {
+	epoch := s.cache.currentEpoch()
+	e, ok := s.cache.get(p.sessionID)
+	now := s.clock()
+	if !ok || e.stub || e.revoked || !now.Before(e.expiresAt) || (p.userID != 0 && p.userID != e.userID) ||
+		p.gen(e.gen) != e.gen || (r.CheckCSRF && !csrf.Valid(r.CSRFToken, e.csrf)) {
+		return nil, false, nil
+	}
+	var next *Session
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		next, err = s.store.RotateSession(ctx, p.sessionID, e.gen, now, s.accessExpiry(now, e.expiresAt))
+		return err
+	})
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, notAuthorized(err)
+	}
+	s.changed.fire()
+	s.onEvent(Event{Type: EventRefreshed, UserID: next.UserID, SessionID: next.ID, IP: r.Client.IP})
+	g, err = s.grantFor(ctx, next, epoch)
+	return g, true, err
 }
 
 // presented checks the credential's signature and says which session and

@@ -63,6 +63,7 @@ func storeTests() []storeTest {
 		{"RotateSession_Revoked", testRotateSessionRevoked},
 		{"RotateSession_NotFound", testRotateSessionNotFound},
 		{"RotateSession_Concurrent", testRotateSessionConcurrent},
+		{"ConcurrentWrites_FailAlone", testConcurrentWritesFailAlone},
 		{"RevokeSession", testRevokeSession},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"ListSessions", testListSessions},

@@ -32,13 +32,21 @@ func sessionValues(s *auth.Session) []any {
 		s.IP, s.UserAgent}
 }
 
+const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
 // insertSession inserts s. A missing user is auth.ErrNotFound.
 // q is the pool or a transaction.
 func insertSession(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, s *auth.Session) error {
-	_, err := q.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sessionValues(s)...)
+	_, err := q.Exec(ctx, insertSessionQuery, sessionValues(s)...)
+	return insertSessionError(err, s)
+}
+
+// insertSessionError translates the error of inserting s: a missing user
+// is auth.ErrNotFound.
+func insertSessionError(err error, s *auth.Session) error {
 	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") {
 		return fmt.Errorf("user %d: %w", s.UserID, auth.ErrNotFound)
 	}
@@ -79,7 +87,11 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 // With a cap, the transaction first locks the user's row (the lock order
 // of RevokeUserSessions), so concurrent sign-ins of one user, on any
 // nodes, take turns and each sees the sessions the others committed: the
-// cap holds exactly. Without a cap it is a single INSERT.
+// cap holds exactly. The three statements travel as one pipelined batch:
+// one round trip, and one transaction, the implicit one that a batch's
+// single Sync closes. Each still takes its own snapshot (read committed),
+// so the eviction sees what the sign-ins it waited for committed. Without
+// a cap it is a single INSERT.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	if maxPerUser <= 0 {
 		if err := insertSession(ctx, s.pool, sess); err != nil {
@@ -87,51 +99,49 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 		}
 		return nil, nil
 	}
+	b := &pgx.Batch{}
+	// A missing user locks nothing, and the INSERT's foreign key says so.
+	b.Queue(`SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID)
+	b.Queue(insertSessionQuery, sessionValues(sess)...)
+	b.Queue(evictQuery, sess.UserID, sess.ID, sess.CreatedAt, maxPerUser-1)
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+		err = insertSessionError(err, sess)
+	}
 	var evicted []string
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("user %d: %w", sess.UserID, auth.ErrNotFound)
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			evicted, err = collectIDs(rows)
 		}
-		if err != nil {
-			return err
-		}
-		if err := insertSession(ctx, tx, sess); err != nil {
-			return err
-		}
-		evicted, err = evictSessions(ctx, tx, sess, maxPerUser)
-		return err
-	})
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, writeError("create session", err)
 	}
 	return evicted, nil
 }
 
-// evictSessions revokes the live sessions of s.UserID other than s beyond
-// the newest maxPerUser-1 (s takes the last place), oldest first, in one
-// statement driven by the (user_id, created_at) index. "revoked_at IS NULL"
-// is checked again in the UPDATE so that a session revoked concurrently
-// keeps its first revocation time and is not reported twice.
-func evictSessions(ctx context.Context, tx pgx.Tx, s *auth.Session, maxPerUser int) ([]string, error) {
-	rows, err := tx.Query(ctx, `WITH victims AS (
-			SELECT id FROM sessions
-			WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
-			ORDER BY created_at DESC, id DESC
-			OFFSET $4),
-		revoked AS (
-			UPDATE sessions s SET revoked_at = $3
-			FROM victims v
-			WHERE s.id = v.id AND s.revoked_at IS NULL
-			RETURNING s.id, s.generation, s.created_at)
-		SELECT id, `+notifyRevoked+` FROM revoked ORDER BY created_at, id`,
-		s.UserID, s.ID, s.CreatedAt, maxPerUser-1)
-	if err != nil {
-		return nil, err
-	}
-	return collectIDs(rows)
-}
+// evictQuery revokes the live sessions of user $1 other than $2 beyond
+// the newest $4 (the new session takes the last place), oldest first, in
+// one statement driven by the (user_id, created_at) index. "revoked_at IS
+// NULL" is checked again in the UPDATE so that a session revoked
+// concurrently keeps its first revocation time and is not reported twice.
+const evictQuery = `WITH victims AS (
+		SELECT id FROM sessions
+		WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
+		ORDER BY created_at DESC, id DESC
+		OFFSET $4),
+	revoked AS (
+		UPDATE sessions s SET revoked_at = $3
+		FROM victims v
+		WHERE s.id = v.id AND s.revoked_at IS NULL
+		RETURNING s.id, s.generation, s.created_at)
+	SELECT id, ` + notifyRevoked + ` FROM revoked ORDER BY created_at, id`
 
 // Session returns session id by primary key, or auth.ErrNotFound.
 func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {

@@ -120,7 +120,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 // auth.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	var evicted []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
@@ -213,13 +213,17 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 // there is no such session. Expiry is the caller's business.
 func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
 	var sess auth.Session
-	rows, err := s.rotateStmt.QueryContext(ctx, micros(at), micros(at), micros(accessExpiresAt), id, from)
-	if err == nil {
-		err = scanReturned(rows, &sess)
-	}
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.StmtContext(ctx, s.rotateStmt).QueryContext(ctx, micros(at), micros(at), micros(accessExpiresAt), id, from)
+		if err != nil {
+			return err
+		}
+		return scanReturned(rows, &sess)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
-		// The losing path: find out why, off the writer. A session is only
-		// ever deleted with its user, so the answer cannot flip back.
+		// The losing path: find out why, off the writer and after the
+		// batch. A session is only ever deleted with its user, so the
+		// answer cannot flip back.
 		var exists bool
 		err = s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists)
 		if err == nil {
@@ -238,7 +242,9 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 // RevokeSession revokes session id at at; a session already revoked keeps
 // its first RevokedAt. auth.ErrNotFound if there is no such session.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	err := rowsAffected(s.revokeStmt.ExecContext(ctx, micros(at), id))
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return rowsAffected(tx.StmtContext(ctx, s.revokeStmt).ExecContext(ctx, micros(at), id))
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke session %q: %w", id, err)
 	}
@@ -249,10 +255,14 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // at, except the session except (may be empty), and returns their ids in no
 // particular order. Sessions already revoked or expired are left alone.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
-	ids, err := queryStrings(ctx, s.writer, `UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
-		RETURNING id`,
-		micros(at), userID, except, micros(at))
+	var ids []string
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		ids, err = queryStrings(ctx, tx, `UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+			RETURNING id`,
+			micros(at), userID, except, micros(at))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: revoke sessions of user %d: %w", userID, err)
 	}
