@@ -97,3 +97,31 @@ func ParseMethods(s string) []Method {
 	}
 	return methods
 }
+
+// FactorChanged reports a change to userID's second factors made by a
+// factor package (e is EventFactorAdded, EventFactorRemoved or
+// EventRecoveryCodeUsed; m the kind): an audit event, and a notice mail
+// to the owner, so that a factor an attacker adds or removes does not go
+// unnoticed. The change has committed: a mail that cannot be queued is
+// logged, not returned.
+func (s *Service) FactorChanged(ctx context.Context, userID int64, e EventType, m Method, c Client) {
+	s.onEvent(Event{Type: e, UserID: userID, IP: c.IP, Reason: string(m)})
+	kind, ok := factorNotices[e]
+	if !ok {
+		return
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err == nil {
+		err = s.enqueue(ctx, kind, u.Email, u.ID)
+	}
+	if err != nil {
+		s.log.Warn("second-factor notice not queued", "user_id", userID, "event", e, "err", err)
+	}
+}
+
+// factorNotices are the mails the owner gets for each change.
+var factorNotices = map[EventType]MailKind{
+	EventFactorAdded:      KindFactorAdded,
+	EventFactorRemoved:    KindFactorRemoved,
+	EventRecoveryCodeUsed: KindRecoveryCodeUsed,
+}
