@@ -206,4 +206,3 @@ func wantOneWinner(t *testing.T, call string, errs []error, loser error) {
 		t.Errorf("%d concurrent %s: %d succeeded, want 1", len(errs), call, ok)
 	}
 }
-
