@@ -137,4 +137,3 @@ func code(t *testing.T, secret string, at time.Time) string {
 	}
 	return c
 }
-
