@@ -23,7 +23,7 @@ type Config struct {
 	// MFA serves TOTP and recovery codes under /v1/auth/mfa and the
 	// step-up; nil leaves those routes out.
 	MFA    *mfa.Service
-	Logger  *slog.Logger
+	Logger *slog.Logger
 	// CookieSecure marks the access cookie Secure; off only for plain-HTTP
 	// development.
 	CookieSecure bool
