@@ -125,3 +125,23 @@ var factorNotices = map[EventType]MailKind{
 	EventFactorRemoved:    KindFactorRemoved,
 	EventRecoveryCodeUsed: KindRecoveryCodeUsed,
 }
+
+// ResetSecondFactors removes every second factor of user id, of every
+// registered kind (the admin CLI: a user who lost theirs), and returns
+// the kinds that were enrolled. Each removal is audited and the owner
+// told; the user signs in with the password alone again.
+func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, error) {
+	had, err := s.SecondFactors(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range s.factors {
+		if err := f.Reset(ctx, id); err != nil {
+			return nil, unavailable(err)
+		}
+	}
+	for _, m := range had {
+		s.FactorChanged(ctx, id, EventFactorRemoved, m, Client{})
+	}
+	return had, nil
+}
