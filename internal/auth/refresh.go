@@ -60,6 +60,12 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		if !sess.Live(now) || (p.userID != 0 && p.userID != sess.UserID) {
 			return nil, ErrNotAuthorized
 		}
+		if sess.Pending {
+			// A pending sign-in lives minutes and is finished, not
+			// refreshed: refreshing would let a password alone keep a
+			// session going.
+			return nil, ErrMFARequired
+		}
 		gen := p.gen(sess.Generation)
 		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
 		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, gen, inGrace) {
@@ -106,7 +112,7 @@ func (s *Service) rotateCached(ctx context.Context, r RefreshRequest, p presente
 	epoch := s.cache.currentEpoch()
 	e, ok := s.cache.get(p.sessionID)
 	now := s.clock()
-	if !ok || e.stub || e.revoked || !now.Before(e.expiresAt) || (p.userID != 0 && p.userID != e.userID) ||
+	if !ok || e.stub || e.revoked || e.pending || !now.Before(e.expiresAt) || (p.userID != 0 && p.userID != e.userID) ||
 		p.gen(e.gen) != e.gen || (r.CheckCSRF && !csrf.Valid(r.CSRFToken, e.csrf)) {
 		return nil, false, nil
 	}

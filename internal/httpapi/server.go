@@ -14,12 +14,16 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 )
 
 // Config configures the HTTP API.
 type Config struct {
 	Service *auth.Service
-	Logger  *slog.Logger
+	// MFA serves TOTP and recovery codes under /v1/auth/mfa and the
+	// step-up; nil leaves those routes out.
+	MFA    *mfa.Service
+	Logger *slog.Logger
 	// CookieSecure marks the access cookie Secure; off only for plain-HTTP
 	// development.
 	CookieSecure bool
@@ -67,6 +71,7 @@ type Config struct {
 
 type server struct {
 	svc            *auth.Service
+	mfa            *mfa.Service
 	log            *slog.Logger
 	cookieName     string
 	cookieSecure   bool
@@ -88,6 +93,7 @@ type server struct {
 func NewServer(cfg Config) http.Handler {
 	s := &server{
 		svc:            cfg.Service,
+		mfa:            cfg.MFA,
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",
 		cookieSecure:   cfg.CookieSecure,
