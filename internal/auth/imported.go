@@ -28,33 +28,29 @@ type ImportedSession struct {
 	ImportedSecrets
 }
 
-// SessionImportStatus is the outcome of importing one session.
-type SessionImportStatus int
-
-// Session import outcomes. Importing is idempotent: a session whose id is
-// already present is SessionPresent and left as it is.
-const (
-	SessionImported SessionImportStatus = iota + 1
-	SessionPresent
-	SessionUnknownUser
-)
-
 // ImportedSessionStore is a Store that can take imported sessions. Without
 // one, no session is imported and every session runs on derived secrets.
 type ImportedSessionStore interface {
-	// ImportSessionsWithSecrets inserts the sessions whose ids are not
-	// present yet, with their secrets, in as few transactions as the
-	// backend's bulk insert needs; one status per input, in order. No
-	// per-user cap applies and no change is logged (no node can have
-	// cached a session that did not exist).
-	ImportSessionsWithSecrets(ctx context.Context, sessions []ImportedSession) ([]SessionImportStatus, error)
+	// ImportSessions inserts sessions exactly as given, in bulk: no
+	// per-user cap, no change logged (no node can have cached a session
+	// that did not exist). A missing user (ErrNotFound) or an id already
+	// present fails the whole batch.
+	ImportSessions(ctx context.Context, sessions []Session) error
+	// SessionGenerations returns the generation of each of ids that is
+	// present.
+	SessionGenerations(ctx context.Context, ids []string) (map[string]int64, error)
+	// ExistingUsers returns which of ids are users.
+	ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool, error)
+	// PutImportedSecrets stores (or replaces) the secrets of sessions
+	// that are present, in one transaction.
+	PutImportedSecrets(ctx context.Context, sessions []ImportedSession) error
 	// ImportedSecrets returns the secrets of session id. ErrNotFound if it
 	// has none (it was not imported, or they were pruned).
 	ImportedSecrets(ctx context.Context, id string) (*ImportedSecrets, error)
 	// PruneImportedSecrets deletes the secrets no session can use any
-	// more: of sessions that are gone, revoked or expired at now, or past
-	// generation 1, or at generation 1 since before rotatedBefore. It
-	// returns how many it deleted.
+	// more: of sessions revoked or expired at now, past generation 1, or at
+	// generation 1 since before rotatedBefore (those of deleted sessions
+	// go with them). It returns how many it deleted.
 	PruneImportedSecrets(ctx context.Context, now, rotatedBefore time.Time) (int64, error)
 }
 
