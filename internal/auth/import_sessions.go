@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/csrf"
@@ -173,6 +175,20 @@ func (imp *sessionImporter) flush(ctx context.Context, start time.Time) error {
 }
 
 func (imp *sessionImporter) store(ctx context.Context) error {
+	// Session ids are random: in their order, the inserts of a batch walk
+	// the primary-key index from one end to the other instead of touching
+	// a random page each, which is most of the cost of a large import.
+	// (Problems are listed by key, so their order does not matter.)
+	order := make([]int, len(imp.batch))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(imp.batch[a].Session.ID, imp.batch[b].Session.ID) })
+	batch, keys := make([]ImportedSession, len(order)), make([]string, len(order))
+	for i, j := range order {
+		batch[i], keys[i] = imp.batch[j], imp.keys[j]
+	}
+	imp.batch, imp.keys = batch, keys
 	ids := make([]string, len(imp.batch))
 	users := make([]int64, len(imp.batch))
 	for i := range imp.batch {
