@@ -109,3 +109,14 @@ func (s *Service) secretsByID(ctx context.Context, id string) (genSecrets, error
 	g.imported = sec
 	return g, nil
 }
+
+// PruneImportedSecrets deletes the imported secrets no session can present
+// any more (ImportedSessionStore); a no-op on a store without any.
+func (s *Service) PruneImportedSecrets(ctx context.Context) (int64, error) {
+	st, ok := s.store.(ImportedSessionStore)
+	if !ok {
+		return 0, nil
+	}
+	now := s.clock()
+	return st.PruneImportedSecrets(ctx, now, now.Add(-s.grace))
+}
