@@ -76,6 +76,8 @@ type Config struct {
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
+	JWTSessionsRedis  string
+	JWTSessionsPrefix string
 	// issuesNoTokens marks the one-shot admin commands' app (set by
 	// openApp, never by a flag): see appKeys.
 	issuesNoTokens bool
@@ -115,6 +117,8 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "shutdown-drain", "1s", "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections", durationVar(&c.ShutdownDrain))
 	r.add(groupServer, "max-clock-skew", "30s", "how far this node's clock may be from the database's; beyond it /readyz fails", durationVar(&c.MaxClockSkew))
 	r.add(groupServer, "sqlite-min-free-mib", "64", "free space (MiB) the SQLite database's file system must keep; below it /readyz fails", intVar(&c.SQLiteMinFreeMiB))
+	r.add(groupServer, "jwt-sessions-redis", "", "temporary, for a move from Rails: redis:// URL of the jwt_sessions store to keep Gatehouse's access tokens in (default: off)", stringVar(&c.JWTSessionsRedis))
+	r.add(groupServer, "jwt-sessions-prefix", "jwt_", "the gem's token_prefix in --jwt-sessions-redis", stringVar(&c.JWTSessionsPrefix))
 	c.Mail.register(r)
 }
 
