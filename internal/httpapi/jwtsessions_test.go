@@ -1,9 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
@@ -24,10 +31,10 @@ type railsCutover struct {
 	user int64
 }
 
-func newRailsCutover(t *testing.T) *railsCutover {
+func newRailsCutover(t *testing.T, opt serverOptions) *railsCutover {
 	t.Helper()
 	gem := authtest.NewGemRedis(t)
-	ts := newServer(t, serverOptions{})
+	ts := newServer(t, opt)
 	ts.clock.Advance(time.Now().Truncate(time.Second).Sub(epoch))
 	// Users come first (users import keeps ids); registering is the
 	// shortest way to a user here.
@@ -76,7 +83,7 @@ func railsSession(t *testing.T, gs authtest.GemSession) session {
 // and that a re-run imports nothing twice.
 func TestRailsSessions_Import(t *testing.T) {
 	t.Parallel()
-	c := newRailsCutover(t)
+	c := newRailsCutover(t, serverOptions{})
 	now := c.ts.clock.Now()
 	live := []authtest.GemSession{c.login(t), c.login(t)}
 	c.gem.Login(t, testKey, 1<<40, now, accessTTL, 2*time.Hour) // a user never imported
@@ -118,7 +125,7 @@ func TestRailsSessions_Import(t *testing.T) {
 // and sign-out ends it.
 func TestRailsSessions_OldTokensKeepWorking(t *testing.T) {
 	t.Parallel()
-	c := newRailsCutover(t)
+	c := newRailsCutover(t, serverOptions{})
 	refreshed, signedOut, expired := c.login(t), c.login(t), c.login(t)
 	if rep := c.importSessions(t); rep.Imported != 3 {
 		t.Fatalf("import: %+v, want 3 imported", rep)
@@ -163,5 +170,104 @@ func TestRailsSessions_OldTokensKeepWorking(t *testing.T) {
 	now = now.Add(refreshGrace + time.Second)
 	if n, err := st.PruneImportedSecrets(t.Context(), now, now.Add(-refreshGrace)); n != 1 || err != nil {
 		t.Errorf("PruneImportedSecrets after it = %d, %v; want 1 deleted", n, err)
+	}
+}
+
+// TestRailsSessions_Bridge: with the bridge on, every token Gatehouse
+// issues has the gem's access record, read back as the gem's fetch_access
+// and CSRFToken#valid_authenticity_token? read it; a refresh retires the
+// old token's record at the end of the grace window, a sign-out deletes
+// the records at once (the imported token's, which Rails wrote, too); and
+// while the bridge's Redis is unreachable the API keeps serving and the
+// bridge catches up when it is back.
+func TestRailsSessions_Bridge(t *testing.T) {
+	t.Parallel()
+	var bridge atomic.Pointer[jwtsessions.Bridge]
+	c := newRailsCutover(t, serverOptions{onEvent: func(e auth.Event) {
+		if b := bridge.Load(); b != nil {
+			b.Event(e)
+		}
+	}})
+	imported := c.login(t)
+	c.importSessions(t)
+	proxy := authtest.StartProxy(t, c.gem.Client.Options().Addr)
+	opt := *c.gem.Client.Options()
+	opt.Addr, opt.MaxRetries = proxy.Addr, -1
+	client := goredis.NewClient(&opt)
+	t.Cleanup(func() { client.Close() })
+	b := jwtsessions.NewBridge(c.ts.svc, client, c.gem.Prefix, slog.New(slog.DiscardHandler))
+	bridge.Store(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	first := c.ts.signInTokens(t, "rails@example.com", "rails-secret-1")
+	c.eventually(t, "the first sign-in's record", func() bool { return c.gemAccepts(t, first) })
+
+	proxy.Cut()
+	second := c.ts.signInTokens(t, "rails@example.com", "rails-secret-1")
+	wantBody(t, c.ts.do(t, first.viaHeader("DELETE", "/v1/auth/sign_out")), http.StatusOK, `"ok"`)
+	wantBody(t, c.ts.do(t, railsSession(t, imported).viaHeader("DELETE", "/v1/auth/sign_out")), http.StatusOK, `"ok"`)
+	c.eventually(t, "a backlog while the Redis is away", func() bool { return b.Backlog() > 0 && b.Failures() > 0 })
+	if !c.gemAccepts(t, first) {
+		t.Errorf("the first sign-in's record went while the bridge's Redis was away")
+	}
+	proxy.Restore(t)
+	c.eventually(t, "the bridge catching up", func() bool {
+		return b.Backlog() == 0 && !c.gemAccepts(t, first) && c.gemAccepts(t, second) && !c.gemHas(t, imported.UID)
+	})
+
+	next := c.ts.refresh(t, byRefreshToken(second))
+	c.eventually(t, "the refreshed token's record", func() bool { return c.gemAccepts(t, next) })
+	ttl := c.gem.Client.TTL(t.Context(), c.gem.Prefix+"_access_"+claimsOf(t, second.access).UID).Val()
+	if ttl <= 0 || ttl > refreshGrace {
+		t.Errorf("TTL of the replaced token's record = %v, want (0, %v]: it ends with the grace window", ttl, refreshGrace)
+	}
+}
+
+// gemAccepts reports whether the gem would find s's access token and
+// accept its CSRF token: fetch_access reads the record (GET), and
+// CSRFToken.new(record).valid_authenticity_token? compares s's masked
+// token with the strict-base64-decoded record.
+func (c *railsCutover) gemAccepts(t *testing.T, s session) bool {
+	t.Helper()
+	uid := claimsOf(t, s.access).UID
+	v, err := c.gem.Client.Get(t.Context(), c.gem.Prefix+"_access_"+uid).Result()
+	if errors.Is(err, goredis.Nil) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("GET access record of %s: %v", uid, err)
+	}
+	exp := c.gem.Client.ExpireTime(t.Context(), c.gem.Prefix+"_access_"+uid).Val()
+	if want := time.Duration(claimsOf(t, s.access).Exp) * time.Second; exp != want {
+		t.Errorf("EXPIRETIME of the access record of %s = %v, want the token's exp %v", uid, exp, want)
+	}
+	raw, err := base64.StdEncoding.Strict().DecodeString(v)
+	if err != nil || len(v) != 44 {
+		t.Fatalf("access record of %s = %q, want the CSRF secret in strict base64, 44 characters", uid, v)
+	}
+	return csrf.Valid(s.csrf, raw)
+}
+
+func (c *railsCutover) gemHas(t *testing.T, uid string) bool {
+	t.Helper()
+	n, err := c.gem.Client.Exists(t.Context(), c.gem.Prefix+"_access_"+uid).Result()
+	if err != nil {
+		t.Fatalf("EXISTS: %v", err)
+	}
+	return n == 1
+}
+
+// eventually polls cond for up to 10 s: the bridge works in the
+// background.
+func (c *railsCutover) eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
