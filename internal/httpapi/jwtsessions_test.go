@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,12 +187,7 @@ func TestRailsSessions_OldTokensKeepWorking(t *testing.T) {
 // bridge catches up when it is back.
 func TestRailsSessions_Bridge(t *testing.T) {
 	t.Parallel()
-	var bridge atomic.Pointer[jwtsessions.Bridge]
-	c := newRailsCutover(t, serverOptions{onEvent: func(e auth.Event) {
-		if b := bridge.Load(); b != nil {
-			b.Event(e)
-		}
-	}})
+	c, bridge := newBridgedCutover(t)
 	imported := c.login(t)
 	c.importSessions(t)
 	proxy := authtest.StartProxy(t, c.gem.Client.Options().Addr)
@@ -195,12 +195,7 @@ func TestRailsSessions_Bridge(t *testing.T) {
 	opt.Addr, opt.MaxRetries = proxy.Addr, -1
 	client := goredis.NewClient(&opt)
 	t.Cleanup(func() { client.Close() })
-	b := jwtsessions.NewBridge(c.ts.svc, client, c.gem.Prefix, slog.New(slog.DiscardHandler))
-	bridge.Store(b)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { b.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	b := bridge(client)
 
 	first := c.ts.signInTokens(t, "rails@example.com", "rails-secret-1")
 	c.eventually(t, "the first sign-in's record", func() bool { return c.gemAccepts(t, first) })
@@ -223,6 +218,27 @@ func TestRailsSessions_Bridge(t *testing.T) {
 	ttl := c.gem.Client.TTL(t.Context(), c.gem.Prefix+"_access_"+claimsOf(t, second.access).UID).Val()
 	if ttl <= 0 || ttl > refreshGrace {
 		t.Errorf("TTL of the replaced token's record = %v, want (0, %v]: it ends with the grace window", ttl, refreshGrace)
+	}
+}
+
+// newBridgedCutover is a cutover whose server passes its audit trail to a
+// bridge, started by the returned function on the given Redis client.
+func newBridgedCutover(t *testing.T) (*railsCutover, func(*goredis.Client) *jwtsessions.Bridge) {
+	t.Helper()
+	var bridge atomic.Pointer[jwtsessions.Bridge]
+	c := newRailsCutover(t, serverOptions{onEvent: func(e auth.Event) {
+		if b := bridge.Load(); b != nil {
+			b.Event(e)
+		}
+	}})
+	return c, func(client *goredis.Client) *jwtsessions.Bridge {
+		b := jwtsessions.NewBridge(c.ts.svc, client, c.gem.Prefix, slog.New(slog.DiscardHandler))
+		bridge.Store(b)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { b.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return b
 	}
 }
 
@@ -270,4 +286,48 @@ func (c *railsCutover) eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestRailsSessions_Ruby: the same cutover with the Rails side played by
+// Ruby's jwt and redis libraries (testdata/rails/jwt_sessions.rb, what the
+// gem does with them): a sign-in made there works on Gatehouse after the
+// import, and with the bridge on, Ruby authorizes Gatehouse's token and
+// refuses it after sign-out.
+func TestRailsSessions_Ruby(t *testing.T) {
+	t.Parallel()
+	if err := exec.Command("ruby", "-e", `require "jwt"; require "redis"`).Run(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ruby with jwt and redis: %v (CI installs ruby, ruby-jwt, ruby-redis)", err)
+		}
+		t.Skipf("needs ruby with ruby-jwt and ruby-redis: %v", err)
+	}
+	c, bridge := newBridgedCutover(t)
+	rails := func(args ...string) string {
+		t.Helper()
+		url := authtest.RequireService(t, "GATEHOUSE_TEST_REDIS_URL")
+		args = append([]string{"testdata/rails/jwt_sessions.rb", args[0], url, c.gem.Prefix, string(testKey)}, args[1:]...)
+		out, err := exec.Command("ruby", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ruby %s: %v\n%s", args[1], err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	var signedIn struct{ Access, CSRF, RUID string }
+	if err := json.Unmarshal([]byte(rails("login", strconv.FormatInt(c.user, 10))), &signedIn); err != nil {
+		t.Fatalf("ruby login: %v", err)
+	}
+	if rep := c.importSessions(t); rep.Imported != 1 {
+		t.Fatalf("import of the Ruby sign-in: %+v, want 1 imported", rep)
+	}
+	old := session{access: signedIn.Access, csrf: signedIn.CSRF}
+	c.ts.wantStatus(t, http.StatusOK, old.viaHeader("GET", "/v1/auth/me"))
+	c.ts.wantStatus(t, http.StatusNotFound, old.viaCookie("DELETE", "/v1/auth/sessions/no-such-session"))
+
+	bridge(c.gem.Client)
+	s := c.ts.signInTokens(t, "rails@example.com", "rails-secret-1")
+	c.eventually(t, "Ruby authorizing Gatehouse's token", func() bool { return rails("authorize", s.access, s.csrf) == "ok" })
+	wantBody(t, c.ts.do(t, s.viaHeader("DELETE", "/v1/auth/sign_out")), http.StatusOK, `"ok"`)
+	c.eventually(t, "Ruby refusing it after sign-out", func() bool {
+		return rails("authorize", s.access, s.csrf) == "unauthorized: access token not found"
+	})
 }
