@@ -84,7 +84,6 @@ type sessionProgress struct {
 	w     io.Writer
 	every time.Duration
 	last  time.Duration
-	tty   bool
 	width int
 }
 
