@@ -67,12 +67,7 @@ func runSessionsImportJWT(ctx context.Context, args []string, getenv func(string
 // printSessionImportReport writes the skipped sessions and the summary on
 // stdout (stderr is the log and the progress).
 func printSessionImportReport(stdout io.Writer, rep *auth.SessionImportReport) {
-	for _, p := range rep.Problems {
-		fmt.Fprintln(stdout, p)
-	}
-	if more := rep.UnknownUser + rep.Malformed - int64(len(rep.Problems)); more > 0 {
-		fmt.Fprintf(stdout, "… and %d more\n", more)
-	}
+	printProblems(stdout, rep.Problems, rep.UnknownUser+rep.Malformed)
 	fmt.Fprintf(stdout, "sessions: %d imported, %d already present; skipped: %d unknown user, %d expired, %d malformed; in %s (%.0f sessions/s)\n",
 		rep.Imported, rep.Present, rep.UnknownUser, rep.Expired, rep.Malformed, rep.Elapsed.Round(time.Millisecond), rate(rep.Rows(), rep.Elapsed))
 }
