@@ -74,9 +74,6 @@ func ParseNamespace(tmpl string) (Namespace, error) {
 	return Namespace{before: before, after: after}, nil
 }
 
-// Of returns the namespace of userID.
-func (n Namespace) Of(userID int64) string { return fmt.Sprintf("%s%d%s", n.before, userID, n.after) }
-
 // userID returns the user id a namespace names, or false.
 func (n Namespace) userID(ns string) (string, bool) {
 	id, ok := strings.CutPrefix(ns, n.before)
