@@ -86,6 +86,12 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 			// gen >= 0: -1 means "older than the previous generation",
 			// which at generation 0 would otherwise read as the previous.
 			return s.grantFor(ctx, sess, sec, epoch)
+		case sec.imported != nil && sess.Generation == 0:
+			// A token of this session that Gatehouse never knew: the
+			// Rails app refreshed it after the import. That is its
+			// history, not a replay of Gatehouse's: refuse the token,
+			// keep the session.
+			return nil, ErrNotAuthorized
 		default:
 			return nil, s.reuseDetected(ctx, sess, r.Client, now)
 		}

@@ -160,6 +160,13 @@ func TestRailsSessions_OldTokensKeepWorking(t *testing.T) {
 	wantBody(t, c.ts.do(t, gone.viaCookie("DELETE", "/v1/auth/sign_out")), http.StatusOK, `"ok"`)
 	wantError(t, c.ts.do(t, gone.viaHeader("GET", "/v1/auth/me")), http.StatusUnauthorized, "not_authorized")
 
+	// A token Rails issued for the session after the import (its own
+	// refresh) is refused, and the session goes on: not a reuse.
+	later := railsSession(t, expired)
+	later.access = authtest.GemAccessToken(testKey, expired.AccessExp, c.user, "0b9d5bd4-5c5e-4d7e-9b43-3c1f7e0c4e11", expired.RUID)
+	wantError(t, c.ts.do(t, withTransport(later.viaHeader("POST", "/v1/auth/refresh"))), http.StatusUnauthorized, "not_authorized")
+	c.ts.wantStatus(t, http.StatusOK, railsSession(t, expired).viaHeader("GET", "/v1/auth/me"))
+
 	// Past its exp the gem's token is refused but still refreshes, as any.
 	late := railsSession(t, expired)
 	c.ts.clock.Advance(accessTTL)
