@@ -11,9 +11,12 @@
 //   - Flows, one file each: register.go, signin.go, refresh.go,
 //     signout.go, authenticate.go, account.go, email.go, recovery.go,
 //     device.go, import.go (storing already-parsed users; the Rails
-//     export formats are package railsimport's).
+//     export formats are package railsimport's), import_sessions.go
+//     (storing already-read sessions; the jwt_sessions store is package
+//     jwtsessions').
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
-//     committing sessions), cache.go (the session cache, all of it: what
+//     committing sessions), imported.go (an imported session's first
+//     generation, which runs on the secrets it came with), cache.go (the session cache, all of it: what
 //     enters it, when it is trusted, how store reads and the change feed
 //     merge into it), limits.go, pace.go and
 //     memcounter.go (budgets), validate.go, outbox.go and mail.go (the
@@ -29,11 +32,14 @@
 //     is budgeted and answers in the closed set of Error codes.
 //   - the admin CLI (cmd/gatehouse): admin.go (FindUser, CreateUser,
 //     Users, LockUser, UnlockUser, DeleteUser, UserSessions,
-//     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers.
+//     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers,
+//     ImportSessions.
 //   - cluster plumbing (cmd/gatehouse's wiring): SessionChanged and
 //     SetFeedHealthy (the change feed), SyncClock and ClockReady,
-//     NextMail and MailDone (package mail's delivery loop), and the
-//     gauges package metrics reads.
+//     NextMail and MailDone (package mail's delivery loop),
+//     PruneImportedSecrets (the pruner), AccessTokenChanges and
+//     NewSessionToken (tokenchanges.go: package jwtsessions' bridge), and
+//     the gauges package metrics reads.
 //
 // # Where a new capability lives
 //
