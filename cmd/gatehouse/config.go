@@ -78,6 +78,8 @@ type Config struct {
 	SQLiteMinFreeMiB  int
 	MFAPendingTTL     time.Duration
 	StepUpMaxAge      time.Duration
+	JWTSessionsRedis  string
+	JWTSessionsPrefix string
 	// issuesNoTokens marks the one-shot admin commands' app (set by
 	// openApp, never by a flag): see appKeys.
 	issuesNoTokens bool
@@ -119,6 +121,8 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "sqlite-min-free-mib", "64", "free space (MiB) the SQLite database's file system must keep; below it /readyz fails", intVar(&c.SQLiteMinFreeMiB))
 	r.add(groupServer, "mfa-pending-ttl", "5m", "how long a password sign-in of a user with a second factor waits for that factor", durationVar(&c.MFAPendingTTL))
 	r.add(groupServer, "step-up-max-age", "10m", "how recent a session's last proof of its user must be for a dangerous change (new password, address, factor)", durationVar(&c.StepUpMaxAge))
+	r.add(groupServer, "jwt-sessions-redis", "", "temporary, for a move from Rails: redis:// URL of the jwt_sessions store to keep Gatehouse's access tokens in (default: off)", stringVar(&c.JWTSessionsRedis))
+	r.add(groupServer, "jwt-sessions-prefix", "jwt_", "the gem's token_prefix in --jwt-sessions-redis", stringVar(&c.JWTSessionsPrefix))
 	c.Mail.register(r)
 }
 

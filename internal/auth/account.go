@@ -180,6 +180,10 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if !sess.Live(now) {
 			return nil, ErrNotAuthorized
 		}
+		sec, err := s.secretsOf(ctx, sess, now)
+		if err != nil {
+			return nil, unavailable(err)
+		}
 		var next *Session
 		err = commit(ctx, func(ctx context.Context) (err error) {
 			next, err = s.store.RotateSession(ctx, id, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
@@ -191,7 +195,7 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		return s.grant(next, u, epoch)
+		return s.grant(next, u, sec, epoch)
 	}
 	return nil, unavailable(errors.New("auth: rotation kept losing the race"))
 }

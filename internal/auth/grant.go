@@ -48,7 +48,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client, now time.
 		typ = EventSecondFactorPending
 	}
 	s.onEvent(Event{Type: typ, UserID: u.ID, SessionID: sess.ID, IP: c.IP, Reason: reason})
-	g, err := s.grant(sess, u, epoch)
+	g, err := s.grant(sess, u, s.derivedSecrets(sess.ID), epoch)
 	if err != nil {
 		return nil, err
 	}
@@ -97,9 +97,10 @@ func (s *Service) accessExpiry(now, sessionEnd time.Time) time.Time {
 // generation and records that state in the cache, unless the cache was
 // reset since epoch, when the store access that produced sess began.
 // Everything in it is derived from (key, session, generation), so granting
-// the same generation twice yields the same tokens.
-func (s *Service) grant(sess *Session, u *User, epoch uint64) (*Grant, error) {
-	e := s.cacheEntry(sess, u)
+// the same generation twice yields the same tokens; sec has the secrets
+// of an imported session's generation 0, still needed as the previous.
+func (s *Service) grant(sess *Session, u *User, sec genSecrets, epoch uint64) (*Grant, error) {
+	e := s.cacheEntry(sess, u, sec)
 	access, err := s.tokens.Issue(token.Claims{
 		Exp:    sess.AccessExpiresAt.Unix(),
 		UserID: sess.UserID,

@@ -71,5 +71,5 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 		return nil, nil
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
-	return s.grant(sess, u, epoch)
+	return s.grant(sess, u, s.derivedSecrets(sess.ID), epoch)
 }

@@ -92,7 +92,8 @@ func (s *Service) FinishSecondFactor(ctx context.Context, p *Principal, m Method
 	s.changed.fire()
 	s.evicted(sess.UserID, c, evicted)
 	s.onEvent(Event{Type: EventSignedIn, UserID: sess.UserID, SessionID: sess.ID, IP: c.IP, Reason: string(m)})
-	return s.grantFor(ctx, next, epoch)
+	// A pending sign-in is never an imported session: its secrets are derived.
+	return s.grantFor(ctx, next, s.derivedSecrets(next.ID), epoch)
 }
 
 // SignInWithFactor starts a session of userID proven by m alone: a

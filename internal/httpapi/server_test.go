@@ -67,6 +67,8 @@ type serverOptions struct {
 	requireConfirmed bool
 	// jwks, if set, serves GET /.well-known/jwks.json.
 	jwks func() []byte
+	// onEvent, if set, gets the audit trail too.
+	onEvent func(auth.Event)
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -135,6 +137,9 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		// The audit trail as cmd/gatehouse logs it: every field of every event.
 		OnEvent: func(e auth.Event) {
 			log.Info("audit", "type", e.Type, "user_id", e.UserID, "session_id", e.SessionID, "ip", e.IP, "reason", e.Reason)
+			if opt.onEvent != nil {
+				opt.onEvent(e)
+			}
 		},
 	})
 	if err != nil {
