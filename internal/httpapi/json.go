@@ -53,19 +53,28 @@ func writeOK(w http.ResponseWriter, status int) {
 // be valid UTF-8. Unknown fields are ignored (clients written for Rails
 // may send extra parameters).
 func readJSON(r *http.Request, dst any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, dst)
+}
+
+// readBody reads a JSON request body (checking its content type) whole.
+func readBody(r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return apiError(auth.CodeUnsupportedMediaType, "Content-Type must be application/json")
+		return nil, apiError(auth.CodeUnsupportedMediaType, "Content-Type must be application/json")
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return errTooLarge
+			return nil, errTooLarge
 		}
-		return apiError(auth.CodeBadRequest, "Could not read the request body")
+		return nil, apiError(auth.CodeBadRequest, "Could not read the request body")
 	}
-	return decodeJSON(body, dst)
+	return body, nil
 }
 
 // errTooLarge answers a body over maxBodyBytes, announced or read.

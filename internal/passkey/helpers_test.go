@@ -1,0 +1,169 @@
+package passkey_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/passkey"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/sqlite"
+)
+
+var t0 = time.Date(2025, time.March, 14, 9, 26, 53, 589793000, time.UTC)
+
+const (
+	origin      = "https://app.example.com"
+	testPass    = "plum-kettle-orbit-42"
+	testEmail   = "ada@example.com"
+	phishOrigin = "https://app.example.com.evil.test"
+)
+
+// env is one test's world: a SQLite store, a clock that moves when told,
+// an audit log, and nodes (auth and passkey Services) on top of them.
+type env struct {
+	store  *sqlite.Store
+	clock  *authtest.Clock
+	events *events
+	node
+}
+
+type node struct {
+	auth *auth.Service
+	pk   *passkey.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{store: st, clock: authtest.NewClock(t0), events: &events{}}
+	e.node = e.newNode(t)
+	return e
+}
+
+// newNode is another server of the same deployment: same store, key and
+// clock, its own Services and caches.
+func (e *env) newNode(t *testing.T) node {
+	t.Helper()
+	a, err := auth.NewService(auth.Config{
+		Store:       e.store,
+		Key:         []byte("gatehouse-test-signing-key-0123456789"),
+		Hasher:      password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
+		HashLimiter: password.NewLimiter(4, 30*time.Second),
+		Now:         e.clock.Now,
+		OnEvent:     e.events.add,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := passkey.New(a, e.store, passkey.Config{RPID: "example.com", Origins: []string{origin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node{auth: a, pk: pk}
+}
+
+// signUp registers a user and returns the principal of its session.
+func (n node) signUp(t *testing.T, email string) *auth.Principal {
+	t.Helper()
+	g, err := n.auth.Register(t.Context(), auth.Registration{Email: email, Password: testPass, PasswordConfirmation: testPass})
+	if err != nil {
+		t.Fatalf("Register(%s) = %v", email, err)
+	}
+	return n.principal(t, g)
+}
+
+func (n node) principal(t *testing.T, g *auth.Grant) *auth.Principal {
+	t.Helper()
+	p, err := n.auth.Authenticate(t.Context(), g.AccessToken)
+	if err != nil {
+		t.Fatalf("Authenticate(grant) = %v", err)
+	}
+	return p
+}
+
+// beginRegistration begins adding a passkey and returns the options as a
+// browser receives them.
+func (n node) beginRegistration(t *testing.T, p *auth.Principal, name string) []byte {
+	t.Helper()
+	creation, err := n.pk.BeginRegistration(t.Context(), p, name)
+	if err != nil {
+		t.Fatalf("BeginRegistration(%q) = %v", name, err)
+	}
+	return marshal(t, creation)
+}
+
+// addPasskey registers a's passkey to p's account.
+func (n node) addPasskey(t *testing.T, p *auth.Principal, a *authtest.Authenticator, name string) *passkey.Credential {
+	t.Helper()
+	cred, err := n.pk.FinishRegistration(t.Context(), p, create(t, a, n.beginRegistration(t, p, name)), auth.Client{})
+	if err != nil {
+		t.Fatalf("FinishRegistration(%q) = %v", name, err)
+	}
+	return cred
+}
+
+func create(t *testing.T, a *authtest.Authenticator, options []byte) []byte {
+	t.Helper()
+	body, err := a.Create(options)
+	if err != nil {
+		t.Fatalf("authenticator Create() = %v", err)
+	}
+	return body
+}
+
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checkCode(t *testing.T, call string, err error, want auth.Code) {
+	t.Helper()
+	if got := auth.ErrorCode(err); err == nil || got != want {
+		t.Errorf("%s = %v, want code %s", call, err, want)
+	}
+}
+
+func checkIs(t *testing.T, call string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s = %v, want %v", call, err, want)
+	}
+}
+
+type events struct {
+	mu  sync.Mutex
+	all []auth.Event
+}
+
+func (l *events) add(e auth.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, e)
+}
+
+func (l *events) of(typ auth.EventType) []auth.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []auth.Event
+	for _, e := range l.all {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
