@@ -73,6 +73,7 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	Mail              MailConfig
+	Passkeys          PasskeyConfig
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
@@ -116,6 +117,7 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "max-clock-skew", "30s", "how far this node's clock may be from the database's; beyond it /readyz fails", durationVar(&c.MaxClockSkew))
 	r.add(groupServer, "sqlite-min-free-mib", "64", "free space (MiB) the SQLite database's file system must keep; below it /readyz fails", intVar(&c.SQLiteMinFreeMiB))
 	c.Mail.register(r)
+	c.Passkeys.register(r)
 }
 
 // parseConfig reads every setting (all groups) from args and the
@@ -176,7 +178,11 @@ func (c *Config) validate() error {
 	case c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
 		return usagef("--metrics-addr must differ from --addr: metrics are never served on the API's listener")
 	}
-	return c.Mail.validate()
+	if err := c.Mail.validate(); err != nil {
+		return err
+	}
+	_, _, err := c.Passkeys.relyingParty(c.Mail.PublicURL)
+	return err
 }
 
 func splitList(s string) []string {

@@ -235,8 +235,13 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
+	pk, err := newPasskeys(cfg, svc, store)
+	if err != nil {
+		return fail(err)
+	}
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		Passkeys:         pk,
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,
 		CookieHostPrefix: cfg.CookieHostPrefix,

@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// What a package beside auth that checks credentials of its own (package
-// passkey) needs from the Service, and nothing more: the clock every node
-// agrees on, the budgets every secret check goes through, the write
-// discipline and the audit trail. Each wraps the machinery the flows in
-// this package use, so a check outside auth is admitted, settled,
-// committed and audited exactly like one inside.
+// What a package beside auth that keeps records of its own (package
+// passkey) needs from the Service besides the second-factor hooks
+// (stepup.go): the clock every node agrees on, an address's budget, the
+// write discipline and the audit trail. Each wraps the machinery the
+// flows in this package use, so work outside auth is budgeted, committed
+// and audited exactly like work inside.
 
 // Now reads the Service's clock: the database's time as this node knows
 // it, at the precision the stores keep (clock.go).
@@ -28,28 +28,6 @@ func (s *Service) Audit(e Event) { s.onEvent(e) }
 func Commit(ctx context.Context, write func(context.Context) error) error {
 	return commit(ctx, write)
 }
-
-// Attempt is one admitted check of a secret, to be settled once.
-type Attempt struct{ t *ticket }
-
-// AdmitAttempt admits one check of a credential of account (a normalized
-// email: the same account budgets as its password) made by c, before any
-// verification, exactly as a sign-in is admitted (limits.go): the
-// address's per-minute budget of action ("sign_in" or "password"), the
-// back-off of the account and pair (or of c's known device) and the
-// in-flight slots. A refusal is ErrRateLimited, audited.
-func (s *Service) AdmitAttempt(ctx context.Context, action, account string, c Client) (*Attempt, error) {
-	t, err := s.admitVerify(ctx, action, account, c, s.devices.parse(c.Device, account))
-	if err != nil {
-		return nil, err
-	}
-	return &Attempt{t: t}, nil
-}
-
-// Settle ends the attempt: its slots are freed and, if ok, the failure it
-// was counted as at admission is forgotten. Settle it whatever happened,
-// even when the request was cancelled.
-func (a *Attempt) Settle(ctx context.Context, ok bool) error { return a.t.settle(ctx, ok) }
 
 // AllowRequest takes one request of action ("sign_in", "register",
 // "refresh") from c's address budget, for work an unauthenticated client

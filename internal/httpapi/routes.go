@@ -32,6 +32,13 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/auth/email/confirm/resend", s.bounded(s.authenticated(s.handleResendConfirmation)))
 	mux.Handle("PUT /v1/auth/email", s.bounded(s.authenticated(s.handleChangeEmail)))
 
+	// Passkeys (WebAuthn).
+	mux.Handle("POST /v1/auth/passkeys/register/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyRegistration))))
+	mux.Handle("POST /v1/auth/passkeys/register/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyRegistration))))
+	mux.Handle("GET /v1/auth/passkeys", s.bounded(s.authenticated(s.passkeys(handleListPasskeys))))
+	mux.Handle("PUT /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleRenamePasskey))))
+	mux.Handle("DELETE /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleDeletePasskey))))
+
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))
 

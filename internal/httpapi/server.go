@@ -14,12 +14,16 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 // Config configures the HTTP API.
 type Config struct {
 	Service *auth.Service
-	Logger  *slog.Logger
+	// Passkeys serves the /v1/auth/passkeys endpoints; nil answers them
+	// 404 "Passkeys are not enabled".
+	Passkeys *passkey.Service
+	Logger   *slog.Logger
 	// CookieSecure marks the access cookie Secure; off only for plain-HTTP
 	// development.
 	CookieSecure bool
@@ -67,6 +71,7 @@ type Config struct {
 
 type server struct {
 	svc            *auth.Service
+	pk             *passkey.Service
 	log            *slog.Logger
 	cookieName     string
 	cookieSecure   bool
@@ -88,6 +93,7 @@ type server struct {
 func NewServer(cfg Config) http.Handler {
 	s := &server{
 		svc:            cfg.Service,
+		pk:             cfg.Passkeys,
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",
 		cookieSecure:   cfg.CookieSecure,

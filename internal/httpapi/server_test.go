@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/postgres"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
@@ -66,6 +67,8 @@ type serverOptions struct {
 	requireConfirmed bool
 	// jwks, if set, serves GET /.well-known/jwks.json.
 	jwks func() []byte
+	// passkeys turns the passkey endpoints on, for pages at passkeyOrigin.
+	passkeys bool
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -139,8 +142,15 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 	if err != nil {
 		t.Fatalf("auth.NewService: %v", err)
 	}
+	var pk *passkey.Service
+	if opt.passkeys {
+		if pk, err = passkey.New(svc, store.(passkey.Store), passkey.Config{RPID: "example.com", Origins: []string{passkeyOrigin}}); err != nil {
+			t.Fatalf("passkey.New: %v", err)
+		}
+	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		Passkeys:         pk,
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,
 		CookieHostPrefix: opt.cookieHostPrefix,

@@ -82,6 +82,20 @@ func ConfigFromURL(publicURL string) (Config, error) {
 	return Config{RPID: u.Hostname(), Origins: []string{u.Scheme + "://" + u.Host}}, nil
 }
 
+// Check reports what is wrong with c: a missing relying party id or
+// origin, or an origin that is not on the relying party's domain.
+func (c Config) Check() error {
+	if c.RPID == "" || len(c.Origins) == 0 {
+		return errors.New("passkey: a relying party id and at least one origin are required")
+	}
+	for _, o := range c.Origins {
+		if err := checkOrigin(o, c.RPID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // New checks cfg and returns a Service.
 func New(a *auth.Service, st Store, cfg Config) (*Service, error) {
 	if cfg.RPName == "" {
@@ -90,13 +104,8 @@ func New(a *auth.Service, st Store, cfg Config) (*Service, error) {
 	if cfg.CeremonyTTL <= 0 {
 		cfg.CeremonyTTL = DefaultCeremonyTTL
 	}
-	if cfg.RPID == "" || len(cfg.Origins) == 0 {
-		return nil, errors.New("passkey: a relying party id and at least one origin are required")
-	}
-	for _, o := range cfg.Origins {
-		if err := checkOrigin(o, cfg.RPID); err != nil {
-			return nil, err
-		}
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	timeout := webauthn.TimeoutConfig{Timeout: cfg.CeremonyTTL, TimeoutUVD: cfg.CeremonyTTL}
 	wa, err := webauthn.New(&webauthn.Config{
