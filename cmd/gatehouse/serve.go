@@ -231,6 +231,8 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		OnHashWait:        m.HashWaited,
 		ResetTTL:          cfg.Mail.ResetTTL,
 		RequireConfirmed:  cfg.Mail.RequireConfirmation,
+		PendingTTL:        cfg.MFAPendingTTL,
+		StepUpMaxAge:      cfg.StepUpMaxAge,
 	})
 	if err != nil {
 		return fail(err)

@@ -33,6 +33,11 @@ type cachedSession struct {
 	// from here too.
 	email         string
 	userCreatedAt time.Time
+	// How the generation was proven: only finishing a pending sign-in
+	// changes these, and it rotates.
+	pending         bool
+	methods         []Method
+	authenticatedAt time.Time
 	// stub marks a change announced by another node that this node has not
 	// loaded yet: it only pins the generation a load must reach.
 	stub bool
@@ -69,7 +74,11 @@ func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
 		csrf:          s.keys.csrfSecret(sess.ID, sess.Generation),
 		email:         u.Email,
 		userCreatedAt: u.CreatedAt,
+
+		pending: sess.Pending,
+		methods: sess.signInMethods(),
 	}
+	e.authenticatedAt, _ = sess.lastProof()
 	if sess.Generation > 0 {
 		e.prevAccessID = s.keys.accessID(sess.ID, sess.Generation-1)
 		e.prevCSRF = s.keys.csrfSecret(sess.ID, sess.Generation-1)

@@ -11,7 +11,12 @@
 //   - Flows, one file each: register.go, signin.go, refresh.go,
 //     signout.go, authenticate.go, account.go, email.go, recovery.go,
 //     device.go, import.go (storing already-parsed users; the Rails
-//     export formats are package railsimport's).
+//     export formats are package railsimport's), stepup.go (the second
+//     step of a sign-in, passwordless sign-in, step-up).
+//   - Second factors: factor.go (Method, SecondFactor, AAL). Each kind
+//     of factor lives in a package beside auth that owns its secrets
+//     (mfa: TOTP and recovery codes; passkey: WebAuthn), implements
+//     SecondFactor, and is registered by cmd with AddSecondFactor.
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
 //     committing sessions), cache.go (the session cache, all of it: what
 //     enters it, when it is trusted, how store reads and the change feed
@@ -27,6 +32,18 @@
 //   - the API (package httpapi): Register, SignIn, Refresh, SignOut,
 //     Authenticate and the account, e-mail and recovery flows. Every one
 //     is budgeted and answers in the closed set of Error codes.
+//   - the factor packages (mfa, passkey), after httpapi: they check their
+//     own secrets inside VerifyFactor (the budgets), then ask auth to
+//     record what was proven: FinishSecondFactor (a pending sign-in
+//     becomes a session), SignInWithFactor (a passkey sign-in),
+//     Reauthenticated (a step-up); RequireRecentAuth guards their
+//     dangerous changes, SecondFactors says what a user has.
+//
+// A password sign-in of a user with any enrolled second factor starts a
+// pending session (Session.Pending; --mfa-pending-ttl): its tokens get
+// 401 mfa_required everywhere but the endpoints httpapi serves with
+// secondStep. A session records the methods of its sign-in (its AAL) and
+// its last proof of its user (AuthenticatedAt, AuthenticatedBy).
 //   - the admin CLI (cmd/gatehouse): admin.go (FindUser, CreateUser,
 //     Users, LockUser, UnlockUser, DeleteUser, UserSessions,
 //     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers.

@@ -57,6 +57,12 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		if !sess.Live(now) || (p.userID != 0 && p.userID != sess.UserID) {
 			return nil, ErrNotAuthorized
 		}
+		if sess.Pending {
+			// A pending sign-in lives minutes and is finished, not
+			// refreshed: refreshing would let a password alone keep a
+			// session going.
+			return nil, ErrMFARequired
+		}
 		gen := p.gen(sess.Generation)
 		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
 		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, gen, inGrace) {

@@ -55,7 +55,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	// is confirmed: Register then returns a nil Grant.
 	var sess *Session
 	if !s.requireConfirm {
-		sess = s.newSession(0, r.Client, now)
+		sess = s.newSession(0, r.Client, now, MethodPassword)
 	}
 	epoch := s.cache.currentEpoch()
 	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })

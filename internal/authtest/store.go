@@ -72,6 +72,13 @@ func storeTests() []storeTest {
 		{"SessionChanges_Concurrent", testSessionChangesConcurrent},
 		{"ServiceTokens", testServiceTokens},
 
+		{"SessionProof_RoundTrip", testSessionProofRoundTrip},
+		{"FinishSession", testFinishSession},
+		{"FinishSession_Refused", testFinishSessionRefused},
+		{"FinishSession_Concurrent", testFinishSessionConcurrent},
+		{"MaxPerUser_SkipsPending", testMaxPerUserSkipsPending},
+		{"SetSessionProof", testSetSessionProof},
+
 		{"Ready", testReady},
 	}
 }

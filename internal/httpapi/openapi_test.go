@@ -218,7 +218,7 @@ func TestOpenAPI_CatchesDrift(t *testing.T) {
 		}
 		return h
 	}
-	me := `{"id":1,"email":"ada@example.com","created_at":"2026-03-02T09:30:00Z"}`
+	me := `{"id":1,"email":"ada@example.com","created_at":"2026-03-02T09:30:00Z","methods":["password"],"aal":1,"authenticated_at":"2026-03-02T09:30:00Z"}`
 	tests := []struct {
 		name    string
 		method  string

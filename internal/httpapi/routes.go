@@ -12,7 +12,7 @@ func (s *server) register(mux *http.ServeMux) {
 	// The seed's endpoints (jwt_sessions-compatible).
 	mux.Handle("POST /v1/auth", s.bounded(s.public(s.handleRegister)))
 	mux.Handle("POST /v1/auth/sign_in", s.bounded(s.public(s.handleSignIn)))
-	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.authenticated(s.handleSignOut)))
+	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.secondStep(s.handleSignOut)))
 
 	// Tokens and the current user.
 	mux.Handle("POST /v1/auth/refresh", s.bounded(s.public(s.handleRefresh)))

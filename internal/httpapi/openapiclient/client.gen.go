@@ -16,26 +16,47 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AAL.
+const (
+	AALN1 AAL = 1
+	AALN2 AAL = 2
+)
+
+// Valid indicates whether the value is a known member of the AAL enum.
+func (e AAL) Valid() bool {
+	switch e {
+	case AALN1:
+		return true
+	case AALN2:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
-	ErrorCodeBadRequest           ErrorCode = "bad_request"
-	ErrorCodeCsrfInvalid          ErrorCode = "csrf_invalid"
-	ErrorCodeEmailUnconfirmed     ErrorCode = "email_unconfirmed"
-	ErrorCodeForbidden            ErrorCode = "forbidden"
-	ErrorCodeInvalidCredentials   ErrorCode = "invalid_credentials"
-	ErrorCodeMethodNotAllowed     ErrorCode = "method_not_allowed"
-	ErrorCodeNotAuthorized        ErrorCode = "not_authorized"
-	ErrorCodeNotFound             ErrorCode = "not_found"
-	ErrorCodeOutcomeUnknown       ErrorCode = "outcome_unknown"
-	ErrorCodePayloadTooLarge      ErrorCode = "payload_too_large"
-	ErrorCodePositionExpired      ErrorCode = "position_expired"
-	ErrorCodeRateLimited          ErrorCode = "rate_limited"
-	ErrorCodeTokenExpired         ErrorCode = "token_expired"
-	ErrorCodeTokenInvalid         ErrorCode = "token_invalid"
-	ErrorCodeTokenReused          ErrorCode = "token_reused"
-	ErrorCodeUnavailable          ErrorCode = "unavailable"
-	ErrorCodeUnsupportedMediaType ErrorCode = "unsupported_media_type"
-	ErrorCodeValidationFailed     ErrorCode = "validation_failed"
+	ErrorCodeBadRequest               ErrorCode = "bad_request"
+	ErrorCodeCsrfInvalid              ErrorCode = "csrf_invalid"
+	ErrorCodeEmailUnconfirmed         ErrorCode = "email_unconfirmed"
+	ErrorCodeForbidden                ErrorCode = "forbidden"
+	ErrorCodeInsufficientAal          ErrorCode = "insufficient_aal"
+	ErrorCodeInvalidCredentials       ErrorCode = "invalid_credentials"
+	ErrorCodeMethodNotAllowed         ErrorCode = "method_not_allowed"
+	ErrorCodeMfaRequired              ErrorCode = "mfa_required"
+	ErrorCodeNotAuthorized            ErrorCode = "not_authorized"
+	ErrorCodeNotFound                 ErrorCode = "not_found"
+	ErrorCodeOutcomeUnknown           ErrorCode = "outcome_unknown"
+	ErrorCodePayloadTooLarge          ErrorCode = "payload_too_large"
+	ErrorCodePositionExpired          ErrorCode = "position_expired"
+	ErrorCodeRateLimited              ErrorCode = "rate_limited"
+	ErrorCodeReauthenticationRequired ErrorCode = "reauthentication_required"
+	ErrorCodeTokenExpired             ErrorCode = "token_expired"
+	ErrorCodeTokenInvalid             ErrorCode = "token_invalid"
+	ErrorCodeTokenReused              ErrorCode = "token_reused"
+	ErrorCodeUnavailable              ErrorCode = "unavailable"
+	ErrorCodeUnsupportedMediaType     ErrorCode = "unsupported_media_type"
+	ErrorCodeValidationFailed         ErrorCode = "validation_failed"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -49,9 +70,13 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeForbidden:
 		return true
+	case ErrorCodeInsufficientAal:
+		return true
 	case ErrorCodeInvalidCredentials:
 		return true
 	case ErrorCodeMethodNotAllowed:
+		return true
+	case ErrorCodeMfaRequired:
 		return true
 	case ErrorCodeNotAuthorized:
 		return true
@@ -65,6 +90,8 @@ func (e ErrorCode) Valid() bool {
 		return true
 	case ErrorCodeRateLimited:
 		return true
+	case ErrorCodeReauthenticationRequired:
+		return true
 	case ErrorCodeTokenExpired:
 		return true
 	case ErrorCodeTokenInvalid:
@@ -76,6 +103,45 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeUnsupportedMediaType:
 		return true
 	case ErrorCodeValidationFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MFARequired.
+const (
+	True MFARequired = true
+)
+
+// Valid indicates whether the value is a known member of the MFARequired enum.
+func (e MFARequired) Valid() bool {
+	switch e {
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Method.
+const (
+	Passkey      Method = "passkey"
+	Password     Method = "password"
+	RecoveryCode Method = "recovery_code"
+	Totp         Method = "totp"
+)
+
+// Valid indicates whether the value is a known member of the Method enum.
+func (e Method) Valid() bool {
+	switch e {
+	case Passkey:
+		return true
+	case Password:
+		return true
+	case RecoveryCode:
+		return true
+	case Totp:
 		return true
 	default:
 		return false
@@ -130,10 +196,37 @@ func (e RevokeSessionsParamsScope) Valid() bool {
 	}
 }
 
+// Defines values for VerifyParamsAal.
+const (
+	VerifyParamsAalN1 VerifyParamsAal = "1"
+	VerifyParamsAalN2 VerifyParamsAal = "2"
+)
+
+// Valid indicates whether the value is a known member of the VerifyParamsAal enum.
+func (e VerifyParamsAal) Valid() bool {
+	switch e {
+	case VerifyParamsAalN1:
+		return true
+	case VerifyParamsAalN2:
+		return true
+	default:
+		return false
+	}
+}
+
+// AAL Authenticator assurance level: 1 a password alone, 2 with a second factor or a passkey.
+type AAL int
+
 // CSRF defines model for CSRF.
 type CSRF struct {
 	// Csrf 32 bytes of pad and 32 of pad XOR the session's secret, standard base64.
 	Csrf CSRFToken `json:"csrf"`
+
+	// MfaRequired Only in the grant of a sign-in that waits for its second factor: the session can finish that step or sign out, nothing else, and lives minutes.
+	MfaRequired *MFARequired `json:"mfa_required,omitempty"`
+
+	// SecondFactors With mfa_required: the kinds of second factor that can finish the sign-in.
+	SecondFactors *SecondFactors `json:"second_factors,omitempty"`
 }
 
 // CSRFToken 32 bytes of pad and 32 of pad XOR the session's secret, standard base64.
@@ -198,6 +291,15 @@ type JWKS struct {
 	} `json:"keys"`
 }
 
+// MFARequired Only in the grant of a sign-in that waits for its second factor: the session can finish that step or sign out, nothing else, and lives minutes.
+type MFARequired bool
+
+// Method defines model for Method.
+type Method string
+
+// Methods How the session's sign-in was proven, in order.
+type Methods = []Method
+
 // OK defines model for OK.
 type OK string
 
@@ -260,17 +362,31 @@ type Registration struct {
 	PasswordConfirmation *string `json:"password_confirmation,omitempty"`
 }
 
+// SecondFactors With mfa_required: the kinds of second factor that can finish the sign-in.
+type SecondFactors = []Method
+
 // Session defines model for Session.
 type Session struct {
-	CreatedAt Time `json:"created_at"`
-	Current   bool `json:"current"`
-	ExpiresAt Time `json:"expires_at"`
+	// Aal Authenticator assurance level: 1 a password alone, 2 with a second factor or a passkey.
+	Aal AAL `json:"aal"`
+
+	// AuthenticatedAt The session's last proof of its user: sign-in or step-up.
+	AuthenticatedAt Time `json:"authenticated_at"`
+	CreatedAt       Time `json:"created_at"`
+	Current         bool `json:"current"`
+	ExpiresAt       Time `json:"expires_at"`
 
 	// Id The session's ruid.
 	Id         string `json:"id"`
 	Ip         string `json:"ip"`
 	LastUsedAt Time   `json:"last_used_at"`
-	UserAgent  string `json:"user_agent"`
+
+	// Methods How the session's sign-in was proven, in order.
+	Methods Methods `json:"methods"`
+
+	// Pending A sign-in waiting for its second factor.
+	Pending   bool   `json:"pending"`
+	UserAgent string `json:"user_agent"`
 }
 
 // Status defines model for Status.
@@ -293,16 +409,30 @@ type Tokens struct {
 	// Csrf 32 bytes of pad and 32 of pad XOR the session's secret, standard base64.
 	Csrf CSRFToken `json:"csrf"`
 
+	// MfaRequired Only in the grant of a sign-in that waits for its second factor: the session can finish that step or sign out, nothing else, and lives minutes.
+	MfaRequired *MFARequired `json:"mfa_required,omitempty"`
+
 	// Refresh Opaque, single-use.
 	Refresh          string `json:"refresh"`
 	RefreshExpiresAt Time   `json:"refresh_expires_at"`
+
+	// SecondFactors With mfa_required: the kinds of second factor that can finish the sign-in.
+	SecondFactors *SecondFactors `json:"second_factors,omitempty"`
 }
 
 // User defines model for User.
 type User struct {
-	CreatedAt Time   `json:"created_at"`
-	Email     string `json:"email"`
-	Id        int64  `json:"id"`
+	// Aal Authenticator assurance level: 1 a password alone, 2 with a second factor or a passkey.
+	Aal AAL `json:"aal"`
+
+	// AuthenticatedAt The current session's last proof of its user: sign-in or step-up.
+	AuthenticatedAt Time   `json:"authenticated_at"`
+	CreatedAt       Time   `json:"created_at"`
+	Email           string `json:"email"`
+	Id              int64  `json:"id"`
+
+	// Methods How the session's sign-in was proven, in order.
+	Methods Methods `json:"methods"`
 }
 
 // AuthTransport defines model for AuthTransport.
@@ -483,6 +613,15 @@ type SignOutParams struct {
 	// XCSRFToken Required with the cookie (any case of the header name).
 	XCSRFToken *CSRFHeader `json:"X-CSRF-Token,omitempty"`
 }
+
+// VerifyParams defines parameters for Verify.
+type VerifyParams struct {
+	// Aal Refuse sessions below this authenticator assurance level (401 insufficient_aal).
+	Aal *VerifyParamsAal `form:"aal,omitempty" json:"aal,omitempty"`
+}
+
+// VerifyParamsAal defines parameters for Verify.
+type VerifyParamsAal string
 
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody = Registration
@@ -1010,10 +1149,10 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/auth/sign_out (the `SignOut` operationId).
 	SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Verify For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session, or 401.
+	// Verify For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session and how it was authenticated, or 401.
 	//
 	// Corresponds with GET /v1/auth/verify (the `Verify` operationId).
-	Verify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Verify(ctx context.Context, params *VerifyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // Jwks The signing ring's public keys (RFC 7517), served when tokens are EdDSA or ES256: never an HS256 key. A key is listed at least 5 min 20 s before it signs and until it is removed.
@@ -1566,11 +1705,11 @@ func (c *Client) SignOut(ctx context.Context, params *SignOutParams, reqEditors 
 	return c.Client.Do(req)
 }
 
-// Verify For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session, or 401.
+// Verify For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session and how it was authenticated, or 401.
 //
 // Corresponds with GET /v1/auth/verify (the `Verify` operationId).
-func (c *Client) Verify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewVerifyRequest(c.Server)
+func (c *Client) Verify(ctx context.Context, params *VerifyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2711,7 +2850,7 @@ func NewSignOutRequest(server string, params *SignOutParams) (*http.Request, err
 }
 
 // NewVerifyRequest constructs an http.Request for the Verify method
-func NewVerifyRequest(server string) (*http.Request, error) {
+func NewVerifyRequest(server string, params *VerifyParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2727,6 +2866,33 @@ func NewVerifyRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Aal != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "aal", *params.Aal, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -3019,12 +3185,12 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/auth/sign_out (the `SignOut` operationId).
 	SignOutWithResponse(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*SignOutResponse, error)
 
-	// VerifyWithResponse For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session, or 401.
+	// VerifyWithResponse For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session and how it was authenticated, or 401.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/auth/verify (the `Verify` operationId).
-	VerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VerifyResponse, error)
+	VerifyWithResponse(ctx context.Context, params *VerifyParams, reqEditors ...RequestEditorFn) (*VerifyResponse, error)
 }
 
 // JwksResponse200Headers the declared response headers of an HTTP 200 response for Jwks
@@ -5092,8 +5258,10 @@ func (r SignOutResponse) ContentType() string {
 
 // VerifyResponse200Headers the declared response headers of an HTTP 200 response for Verify
 type VerifyResponse200Headers struct {
-	XSessionId string
-	XUserId    string
+	XAuthAal     string
+	XAuthMethods string
+	XSessionId   string
+	XUserId      string
 }
 
 // VerifyResponse503Headers the declared response headers of an HTTP 503 response for Verify
@@ -5106,8 +5274,10 @@ type VerifyResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *NotAuthorized
+	JSON401 *Error
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -5121,8 +5291,13 @@ func (r VerifyResponse) GetJSON200() *OK {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r VerifyResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r VerifyResponse) GetJSON401() *NotAuthorized {
+func (r VerifyResponse) GetJSON401() *Error {
 	return r.JSON401
 }
 
@@ -5602,13 +5777,13 @@ func (c *ClientWithResponses) SignOutWithResponse(ctx context.Context, params *S
 	return ParseSignOutResponse(rsp)
 }
 
-// VerifyWithResponse For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session, or 401.
+// VerifyWithResponse For nginx auth_request, Traefik forwardAuth, Caddy forward_auth: 200 naming the user and session and how it was authenticated, or 401.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/auth/verify (the `Verify` operationId).
-func (c *ClientWithResponses) VerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VerifyResponse, error) {
-	rsp, err := c.Verify(ctx, reqEditors...)
+func (c *ClientWithResponses) VerifyWithResponse(ctx context.Context, params *VerifyParams, reqEditors ...RequestEditorFn) (*VerifyResponse, error) {
+	rsp, err := c.Verify(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7537,8 +7712,15 @@ func ParseVerifyResponse(rsp *http.Response) (*VerifyResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest NotAuthorized
+		var dest Error
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7556,6 +7738,20 @@ func ParseVerifyResponse(rsp *http.Response) (*VerifyResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers VerifyResponse200Headers
+		if values := rsp.Header.Values("X-Auth-Aal"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Auth-Aal", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAuthAal = value
+		}
+		if values := rsp.Header.Values("X-Auth-Methods"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Auth-Methods", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAuthMethods = value
+		}
 		if values := rsp.Header.Values("X-Session-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Session-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
