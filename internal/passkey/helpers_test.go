@@ -66,6 +66,7 @@ func (e *env) newNode(t *testing.T) node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	a.AddSecondFactor(passkey.NewFactor(e.store))
 	pk, err := passkey.New(a, e.store, passkey.Config{RPID: "example.com", Origins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +112,44 @@ func (n node) addPasskey(t *testing.T, p *auth.Principal, a *authtest.Authentica
 		t.Fatalf("FinishRegistration(%q) = %v", name, err)
 	}
 	return cred
+}
+
+// signInWith signs in with a's passkey alone.
+func (n node) signInWith(t *testing.T, a *authtest.Authenticator) (*auth.Grant, error) {
+	t.Helper()
+	options, err := n.pk.BeginSignIn(t.Context(), auth.Client{})
+	if err != nil {
+		t.Fatalf("BeginSignIn() = %v", err)
+	}
+	return n.pk.FinishSignIn(t.Context(), get(t, a, marshal(t, options)), auth.Client{})
+}
+
+// beginAssertion begins a ceremony of kind for p and returns the options
+// as a browser receives them.
+func (n node) beginAssertion(t *testing.T, p *auth.Principal, kind passkey.Kind) []byte {
+	t.Helper()
+	options, err := n.pk.BeginAssertion(t.Context(), p, kind)
+	if err != nil {
+		t.Fatalf("BeginAssertion(%s) = %v", kind, err)
+	}
+	return marshal(t, options)
+}
+
+// stepUp proves p's user afresh with a's passkey.
+func (n node) stepUp(t *testing.T, p *auth.Principal, a *authtest.Authenticator) {
+	t.Helper()
+	if err := n.pk.FinishStepUp(t.Context(), p, get(t, a, n.beginAssertion(t, p, passkey.KindStepUp)), auth.Client{}); err != nil {
+		t.Fatalf("FinishStepUp() = %v", err)
+	}
+}
+
+func get(t *testing.T, a *authtest.Authenticator, options []byte) []byte {
+	t.Helper()
+	body, err := a.Get(options)
+	if err != nil {
+		t.Fatalf("authenticator Get() = %v", err)
+	}
+	return body
 }
 
 func create(t *testing.T, a *authtest.Authenticator, options []byte) []byte {

@@ -55,9 +55,16 @@ func checkName(name string) (string, error) {
 // passkey must be discoverable (a resident key), so that it can sign in
 // without an email; the user's existing passkeys are excluded, so one
 // authenticator is not registered twice.
+//
+// Adding a factor is a dangerous change: the session must have proven its
+// user recently, with the strongest factor the user has
+// (auth.Service.RequireRecentAuth), at the begin and again at the finish.
 func (s *Service) BeginRegistration(ctx context.Context, p *auth.Principal, name string) (*protocol.CredentialCreation, error) {
 	name, err := checkName(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.auth.RequireRecentAuth(ctx, p); err != nil {
 		return nil, err
 	}
 	_, acct, err := s.user(ctx, p.UserID, true)
@@ -86,6 +93,9 @@ func (s *Service) FinishRegistration(ctx context.Context, p *auth.Principal, bod
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		return nil, ErrMalformed
+	}
+	if err := s.auth.RequireRecentAuth(ctx, p); err != nil {
+		return nil, err
 	}
 	cer, data, err := s.take(ctx, parsed.Response.CollectedClientData.Challenge, KindRegister, p.SessionID)
 	if err != nil {
@@ -157,11 +167,15 @@ func (s *Service) Rename(ctx context.Context, p *auth.Principal, id, name string
 	return nil
 }
 
-// Delete removes one of the principal's passkeys. Another user's passkey
-// is ErrNotFound, exactly like one that does not exist.
+// Delete removes one of the principal's passkeys, a dangerous change
+// like adding one (a recent proof, as for BeginRegistration). Another
+// user's passkey is ErrNotFound, exactly like one that does not exist.
 func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string, c auth.Client) error {
 	raw, err := ParseID(id)
 	if err != nil {
+		return err
+	}
+	if err := s.auth.RequireRecentAuth(ctx, p); err != nil {
 		return err
 	}
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.DeletePasskey(ctx, p.UserID, raw) }); err != nil {
@@ -170,3 +184,5 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string, c au
 	s.auth.Audit(auth.Event{Type: EventRemoved, UserID: p.UserID, SessionID: p.SessionID, IP: c.IP, Reason: id})
 	return nil
 }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -21,8 +21,12 @@ func TestRegistration(t *testing.T) {
 	if got := e.events.of(passkey.EventAdded); len(got) != 1 || got[0].UserID != p.UserID {
 		t.Errorf("events %s = %+v, want one for user %d", passkey.EventAdded, got, p.UserID)
 	}
-	// A second authenticator, unnamed, a minute later.
+	// A second authenticator, unnamed, a minute later. Now that the user
+	// has a passkey, adding a factor takes a proof with it.
 	e.clock.Advance(time.Minute)
+	_, err := e.pk.BeginRegistration(t.Context(), p, "")
+	checkIs(t, "BeginRegistration(second passkey, password session)", err, auth.ErrReauthenticationRequired)
+	e.stepUp(t, p, a)
 	e.addPasskey(t, p, authtest.NewAuthenticator(origin), "")
 	list, err := e.pk.List(t.Context(), p)
 	if err != nil || len(list) != 2 || list[0].Name != "Laptop" || list[1].Name != passkey.DefaultName {
@@ -79,6 +83,7 @@ func TestRegistration_Refused(t *testing.T) {
 			if _, err := e.pk.FinishRegistration(t.Context(), p, body, auth.Client{}); err != nil {
 				t.Fatalf("FinishRegistration(first) = %v", err)
 			}
+			e.stepUp(t, p, a) // the user has a passkey now
 			_, err := e.pk.FinishRegistration(t.Context(), p, body, auth.Client{})
 			return err
 		}, auth.CodeTokenInvalid},

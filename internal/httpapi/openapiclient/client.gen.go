@@ -303,23 +303,6 @@ type Methods = []Method
 // OK defines model for OK.
 type OK string
 
-// Passkey defines model for Passkey.
-type Passkey struct {
-	BackedUp bool `json:"backed_up"`
-
-	// BackupEligible A synced passkey (it may live on several devices).
-	BackupEligible bool `json:"backup_eligible"`
-	CreatedAt      Time `json:"created_at"`
-
-	// Id The credential id, base64url without padding (as the browser's credential.id).
-	Id string `json:"id"`
-
-	// LastUsedAt Null until the passkey is first used.
-	LastUsedAt *Time    `json:"last_used_at"`
-	Name       string   `json:"name"`
-	Transports []string `json:"transports"`
-}
-
 // PasskeyName defines model for PasskeyName.
 type PasskeyName struct {
 	// Name At most 64 characters; empty or absent: "Passkey".
@@ -353,6 +336,23 @@ type PublicKeyCredential struct {
 	RawId                   string                  `json:"rawId"`
 	Response                map[string]interface{}  `json:"response"`
 	Type                    interface{}             `json:"type"`
+}
+
+// RegisteredPasskey defines model for RegisteredPasskey.
+type RegisteredPasskey struct {
+	BackedUp bool `json:"backed_up"`
+
+	// BackupEligible A synced passkey (it may live on several devices).
+	BackupEligible bool `json:"backup_eligible"`
+	CreatedAt      Time `json:"created_at"`
+
+	// Id The credential id, base64url without padding (as the browser's credential.id).
+	Id string `json:"id"`
+
+	// LastUsedAt Null until the passkey is first used.
+	LastUsedAt *Time    `json:"last_used_at"`
+	Name       string   `json:"name"`
+	Transports []string `json:"transports"`
 }
 
 // Registration Unknown fields are ignored; null is absent; a field twice or in another case is a 400.
@@ -3858,7 +3858,7 @@ type ListPasskeysResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *[]Passkey
+	JSON200 *[]RegisteredPasskey
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *NotAuthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
@@ -3870,7 +3870,7 @@ type ListPasskeysResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r ListPasskeysResponse) GetJSON200() *[]Passkey {
+func (r ListPasskeysResponse) GetJSON200() *[]RegisteredPasskey {
 	return r.JSON200
 }
 
@@ -4050,7 +4050,7 @@ type FinishPasskeyRegistrationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Passkey
+	JSON201 *RegisteredPasskey
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -4076,7 +4076,7 @@ type FinishPasskeyRegistrationResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r FinishPasskeyRegistrationResponse) GetJSON201() *Passkey {
+func (r FinishPasskeyRegistrationResponse) GetJSON201() *RegisteredPasskey {
 	return r.JSON201
 }
 
@@ -6383,7 +6383,7 @@ func ParseListPasskeysResponse(rsp *http.Response) (*ListPasskeysResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest []Passkey
+		var dest []RegisteredPasskey
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6555,7 +6555,7 @@ func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Passkey
+		var dest RegisteredPasskey
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
