@@ -54,15 +54,23 @@ func (c *PasskeyConfig) relyingParty(publicURL string) (cfg passkey.Config, on b
 	return cfg, true, nil
 }
 
-// newPasskeys builds the passkey service of a serving node, nil when
-// passkeys are off.
+// newPasskeys builds the passkey service of a serving node: nil when
+// passkeys are off, and then they are no second factor either (no page
+// could run the ceremony). The admin commands run no ceremonies; they
+// register passkeys as a second factor alone, so that an administrator
+// can list and reset them (users mfa) whatever the relying party.
 func newPasskeys(cfg *Config, svc *auth.Service, store auth.Store) (*passkey.Service, error) {
+	pks, keeps := store.(passkey.Store)
 	rp, on, err := cfg.Passkeys.relyingParty(cfg.Mail.PublicURL)
-	if err != nil || !on {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	pks, ok := store.(passkey.Store)
-	if !ok {
+	case cfg.issuesNoTokens && keeps:
+		svc.AddSecondFactor(passkey.NewFactor(pks))
+		return nil, nil
+	case !on:
+		return nil, nil
+	case !keeps:
 		return nil, errors.New("passkeys: this database keeps no passkeys")
 	}
 	return passkey.New(svc, pks, rp)

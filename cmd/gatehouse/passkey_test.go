@@ -1,9 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
+	"net/http"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
 func TestPasskeyRelyingParty(t *testing.T) {
@@ -45,4 +51,67 @@ func TestPasskeyRelyingParty(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The wiring: a node given a relying party serves the ceremonies end to
+// end, and a passkey then signs in alone.
+func TestServe_Passkeys(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--webauthn-rp-id", "example.com"}, func(string) string { return "" }, noStdin, &stdout, &stderr)
+	}()
+	base := waitForURL(t, &stdout)
+	status, tokens := call(t, "POST", base+"/v1/auth", "", `{"email":"ada@example.com","password":"plum-kettle-orbit-42","password_confirmation":"plum-kettle-orbit-42"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("register: got %d", status)
+	}
+	a := authtest.NewAuthenticator("https://example.com")
+	options := callRaw(t, base+"/v1/auth/passkeys/register/begin", tokens["access"].(string), `{"name":"Laptop"}`)
+	cred, err := a.Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := call(t, "POST", base+"/v1/auth/passkeys/register/finish", tokens["access"].(string), string(cred)); status != http.StatusCreated {
+		t.Fatalf("register/finish: got %d", status)
+	}
+	assertion, err := a.Get(callRaw(t, base+"/v1/auth/passkeys/sign_in/begin", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := call(t, "POST", base+"/v1/auth/passkeys/sign_in/finish", "", string(assertion)); status != http.StatusOK || body["access"] == nil {
+		t.Errorf("sign_in/finish: got %d %v, want 200 with tokens", status, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v; stderr %s", err, stderr.String())
+	}
+}
+
+// callRaw POSTs body and returns the raw 200 answer.
+func callRaw(t *testing.T, url, bearer, body string) []byte {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: got %d %s", url, resp.StatusCode, raw)
+	}
+	return raw
 }

@@ -129,3 +129,73 @@ func (s *server) handleDeletePasskey(w http.ResponseWriter, r *http.Request, p *
 	writeOK(w, http.StatusOK)
 	return nil
 }
+
+// handleBeginPasskeySignIn: POST /v1/auth/passkeys/sign_in/begin → the
+// request options of a passwordless sign-in (no body).
+func (s *server) handleBeginPasskeySignIn(w http.ResponseWriter, r *http.Request, _ *auth.Principal, pk *passkey.Service) error {
+	assertion, err := pk.BeginSignIn(r.Context(), s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, assertion)
+	return nil
+}
+
+// handleFinishPasskeySignIn: POST /v1/auth/passkeys/sign_in/finish
+// <credential> → a session, answered exactly as a sign-in is.
+func (s *server) handleFinishPasskeySignIn(w http.ResponseWriter, r *http.Request, _ *auth.Principal, pk *passkey.Service) error {
+	body, err := readNested(r)
+	if err != nil {
+		return err
+	}
+	g, err := pk.FinishSignIn(r.Context(), body, s.client(r))
+	if err != nil {
+		return err
+	}
+	s.writeGrant(w, r, http.StatusOK, g)
+	return nil
+}
+
+// handleBeginPasskeyAssertion serves the begins of the second step of a
+// pending sign-in and of a step-up: the request options listing the
+// user's passkeys (no body).
+func handleBeginPasskeyAssertion(kind passkey.Kind) func(http.ResponseWriter, *http.Request, *auth.Principal, *passkey.Service) error {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal, pk *passkey.Service) error {
+		assertion, err := pk.BeginAssertion(r.Context(), p, kind)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, assertion)
+		return nil
+	}
+}
+
+// handleFinishPasskeySecondFactor: POST
+// /v1/auth/passkeys/second_factor/finish <credential> → the completed
+// session's credentials, as a sign-in answers.
+func (s *server) handleFinishPasskeySecondFactor(w http.ResponseWriter, r *http.Request, p *auth.Principal, pk *passkey.Service) error {
+	body, err := readNested(r)
+	if err != nil {
+		return err
+	}
+	g, err := pk.FinishSecondFactor(r.Context(), p, body, s.client(r))
+	if err != nil {
+		return err
+	}
+	s.writeGrant(w, r, http.StatusOK, g)
+	return nil
+}
+
+// handleFinishPasskeyStepUp: POST /v1/auth/passkeys/reauthenticate/finish
+// <credential> → "ok": the session has proven its user afresh.
+func (s *server) handleFinishPasskeyStepUp(w http.ResponseWriter, r *http.Request, p *auth.Principal, pk *passkey.Service) error {
+	body, err := readNested(r)
+	if err != nil {
+		return err
+	}
+	if err := pk.FinishStepUp(r.Context(), p, body, s.client(r)); err != nil {
+		return err
+	}
+	writeOK(w, http.StatusOK)
+	return nil
+}

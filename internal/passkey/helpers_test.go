@@ -66,7 +66,6 @@ func (e *env) newNode(t *testing.T) node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.AddSecondFactor(passkey.NewFactor(e.store))
 	pk, err := passkey.New(a, e.store, passkey.Config{RPID: "example.com", Origins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)

@@ -96,7 +96,9 @@ func (c Config) Check() error {
 	return nil
 }
 
-// New checks cfg and returns a Service.
+// New checks cfg and returns a Service. It registers passkeys with a as
+// a second factor (Factor): call it, like auth.Service.AddSecondFactor,
+// before a serves its first request.
 func New(a *auth.Service, st Store, cfg Config) (*Service, error) {
 	if cfg.RPName == "" {
 		cfg.RPName = "Gatehouse"
@@ -126,6 +128,7 @@ func New(a *auth.Service, st Store, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey: %w", err)
 	}
+	a.AddSecondFactor(NewFactor(st))
 	return &Service{auth: a, store: st, wa: wa, ttl: cfg.CeremonyTTL}, nil
 }
 
