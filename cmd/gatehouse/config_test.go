@@ -117,7 +117,7 @@ func helpFlags(t *testing.T, args ...string) map[string][2]string {
 var commandsWithFlags = [][]string{
 	{"serve"}, {"migrate"},
 	{"users", "create"}, {"users", "list"}, {"users", "lock"}, {"users", "unlock"}, {"users", "delete"}, {"users", "import"},
-	{"users", "set-password"}, {"users", "send-reset"}, {"mail", "list"}, {"mail", "retry"},
+	{"users", "set-password"}, {"users", "send-reset"}, {"users", "mfa", "list"}, {"users", "mfa", "reset"}, {"mail", "list"}, {"mail", "retry"},
 	{"sessions", "list"}, {"sessions", "revoke"},
 	{"keys", "list"}, {"keys", "add"}, {"keys", "activate"}, {"keys", "retire"}, {"keys", "remove"}, {"keys", "export-root"},
 	{"bench"}, {"healthcheck"},

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/redis"
 )
@@ -241,9 +242,14 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
+	mfaSvc, err := secondFactors(store, svc, key)
+	if err != nil {
+		return fail(err)
+	}
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
 		Passkeys:         pk,
+		MFA:              mfaSvc,
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,
 		CookieHostPrefix: cfg.CookieHostPrefix,
@@ -261,6 +267,23 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	})
 	a.svc, a.handler, a.metrics = svc, handler, m.Handler()
 	return a, nil
+}
+
+// secondFactors wires TOTP and recovery codes into svc when the store
+// keeps them (both backends do); nil otherwise, and the API then has no
+// /v1/auth/mfa routes.
+func secondFactors(store auth.Store, svc *auth.Service, key []byte) (*mfa.Service, error) {
+	ms, ok := store.(mfa.Store)
+	if !ok {
+		return nil, nil
+	}
+	m, err := mfa.New(mfa.Config{Auth: svc, Store: ms, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	svc.AddSecondFactor(m.TOTPFactor())
+	svc.AddSecondFactor(m.RecoveryFactor())
+	return m, nil
 }
 
 // storeBudget is how long a request may spend on PostgreSQL and Redis on

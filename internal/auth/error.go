@@ -155,6 +155,10 @@ func ErrorCode(err error) Code {
 	return CodeUnavailable
 }
 
+// Unavailable is unavailable for the packages beside auth (mfa,
+// passkey) whose flows answer in auth's codes.
+func Unavailable(err error) error { return unavailable(err) }
+
 // unavailable wraps an internal cause as ErrUnavailable, keeping the cause
 // for the logs.
 func unavailable(err error) error {

@@ -97,3 +97,51 @@ func ParseMethods(s string) []Method {
 	}
 	return methods
 }
+
+// FactorChanged reports a change to userID's second factors made by a
+// factor package (e is EventFactorAdded, EventFactorRemoved or
+// EventRecoveryCodeUsed; m the kind): an audit event, and a notice mail
+// to the owner, so that a factor an attacker adds or removes does not go
+// unnoticed. The change has committed: a mail that cannot be queued is
+// logged, not returned.
+func (s *Service) FactorChanged(ctx context.Context, userID int64, e EventType, m Method, c Client) {
+	s.onEvent(Event{Type: e, UserID: userID, IP: c.IP, Reason: string(m)})
+	kind, ok := factorNotices[e]
+	if !ok {
+		return
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err == nil {
+		err = s.enqueue(ctx, kind, u.Email, u.ID)
+	}
+	if err != nil {
+		s.log.Warn("second-factor notice not queued", "user_id", userID, "event", e, "err", err)
+	}
+}
+
+// factorNotices are the mails the owner gets for each change.
+var factorNotices = map[EventType]MailKind{
+	EventFactorAdded:      KindFactorAdded,
+	EventFactorRemoved:    KindFactorRemoved,
+	EventRecoveryCodeUsed: KindRecoveryCodeUsed,
+}
+
+// ResetSecondFactors removes every second factor of user id, of every
+// registered kind (the admin CLI: a user who lost theirs), and returns
+// the kinds that were enrolled. Each removal is audited and the owner
+// told; the user signs in with the password alone again.
+func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, error) {
+	had, err := s.SecondFactors(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range s.factors {
+		if err := f.Reset(ctx, id); err != nil {
+			return nil, unavailable(err)
+		}
+	}
+	for _, m := range had {
+		s.FactorChanged(ctx, id, EventFactorRemoved, m, Client{})
+	}
+	return had, nil
+}

@@ -46,6 +46,17 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/auth/passkeys/second_factor/finish", s.bounded(s.secondStep(s.passkeys(s.handleFinishPasskeySecondFactor))))
 	mux.Handle("POST /v1/auth/passkeys/reauthenticate/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyAssertion(passkey.KindStepUp)))))
 	mux.Handle("POST /v1/auth/passkeys/reauthenticate/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyStepUp))))
+	// Second factors: what the caller has, TOTP, recovery codes; finishing
+	// a pending sign-in (allowed while pending); step-up.
+	if s.mfa != nil {
+		mux.Handle("GET /v1/auth/mfa", s.bounded(s.authenticated(s.handleMFAStatus)))
+		mux.Handle("POST /v1/auth/mfa/totp", s.bounded(s.authenticated(s.handleEnrolTOTP)))
+		mux.Handle("POST /v1/auth/mfa/totp/confirm", s.bounded(s.authenticated(s.handleConfirmTOTP)))
+		mux.Handle("DELETE /v1/auth/mfa/totp", s.bounded(s.authenticated(s.handleDisableTOTP)))
+		mux.Handle("POST /v1/auth/mfa/recovery_codes", s.bounded(s.authenticated(s.handleRecoveryCodes)))
+		mux.Handle("POST /v1/auth/mfa/verify", s.bounded(s.secondStep(s.handleMFAVerify)))
+		mux.Handle("POST /v1/auth/reauthenticate", s.bounded(s.authenticated(s.handleReauthenticate)))
+	}
 
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))

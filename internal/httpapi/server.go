@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
@@ -23,7 +24,10 @@ type Config struct {
 	// Passkeys serves the /v1/auth/passkeys endpoints; nil answers them
 	// 404 "Passkeys are not enabled".
 	Passkeys *passkey.Service
-	Logger   *slog.Logger
+	// MFA serves TOTP and recovery codes under /v1/auth/mfa and the
+	// step-up; nil leaves those routes out.
+	MFA    *mfa.Service
+	Logger *slog.Logger
 	// CookieSecure marks the access cookie Secure; off only for plain-HTTP
 	// development.
 	CookieSecure bool
@@ -72,6 +76,7 @@ type Config struct {
 type server struct {
 	svc            *auth.Service
 	pk             *passkey.Service
+	mfa            *mfa.Service
 	log            *slog.Logger
 	cookieName     string
 	cookieSecure   bool
@@ -94,6 +99,7 @@ func NewServer(cfg Config) http.Handler {
 	s := &server{
 		svc:            cfg.Service,
 		pk:             cfg.Passkeys,
+		mfa:            cfg.MFA,
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",
 		cookieSecure:   cfg.CookieSecure,

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/postgres"
@@ -142,6 +143,13 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 	if err != nil {
 		t.Fatalf("auth.NewService: %v", err)
 	}
+	// Second factors as cmd wires them, on the node's clock.
+	mfaSvc, err := mfa.New(mfa.Config{Auth: svc, Store: store.(mfa.Store), Key: testKey, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("mfa.New: %v", err)
+	}
+	svc.AddSecondFactor(mfaSvc.TOTPFactor())
+	svc.AddSecondFactor(mfaSvc.RecoveryFactor())
 	var pk *passkey.Service
 	if opt.passkeys {
 		if pk, err = passkey.New(svc, store.(passkey.Store), passkey.Config{RPID: "example.com", Origins: []string{passkeyOrigin}}); err != nil {
@@ -150,6 +158,7 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		MFA:              mfaSvc,
 		Passkeys:         pk,
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,

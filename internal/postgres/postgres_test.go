@@ -162,3 +162,10 @@ func TestKeyringStore(t *testing.T) {
 		return s
 	})
 }
+
+func TestMFAStore(t *testing.T) {
+	authtest.RunMFAStoreTests(t, func(t *testing.T) authtest.MFAStore {
+		s, _ := newTestStore(t)
+		return s
+	})
+}

@@ -132,3 +132,7 @@ func TestPasskeyStore(t *testing.T) {
 func TestKeyringStore(t *testing.T) {
 	authtest.RunKeyringStoreTests(t, func(t *testing.T) keyring.Store { return newStore(t) })
 }
+
+func TestMFAStore(t *testing.T) {
+	authtest.RunMFAStoreTests(t, func(t *testing.T) authtest.MFAStore { return newStore(t) })
+}
