@@ -183,6 +183,24 @@ func checkIs(t *testing.T, call string, err, want error) {
 	}
 }
 
+// checkMails checks that n mails of kind are queued for the owner.
+func checkMails(t *testing.T, e *env, kind auth.MailKind, n int) {
+	t.Helper()
+	mails, err := e.auth.Mails(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, m := range mails {
+		if m.Kind == kind && m.To == testEmail {
+			got++
+		}
+	}
+	if got != n {
+		t.Errorf("mails %s to %s: %d queued, want %d", kind, testEmail, got, n)
+	}
+}
+
 type events struct {
 	mu  sync.Mutex
 	all []auth.Event

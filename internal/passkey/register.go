@@ -21,10 +21,10 @@ const (
 	maxNameChars = 64
 )
 
-// Audit events of passkeys. Reported after the change has committed.
+// Audit events of passkeys besides auth's factor_added and
+// factor_removed (reported with a mail to the owner through
+// auth.Service.FactorChanged). Reported after the change has committed.
 const (
-	EventAdded   auth.EventType = "passkey_added"
-	EventRemoved auth.EventType = "passkey_removed"
 	EventRenamed auth.EventType = "passkey_renamed"
 	// EventCounterRegressed: an assertion whose signature counter did not
 	// move forward, refused as the spec advises (a cloned authenticator).
@@ -127,7 +127,7 @@ func (s *Service) FinishRegistration(ctx context.Context, p *auth.Principal, bod
 	case err != nil:
 		return nil, notAuthorized(err)
 	}
-	s.auth.Audit(auth.Event{Type: EventAdded, UserID: u.ID, SessionID: p.SessionID, IP: c.IP, Reason: cer.Name})
+	s.auth.FactorChanged(ctx, u.ID, auth.EventFactorAdded, auth.MethodPasskey, c)
 	return cred, nil
 }
 
@@ -181,7 +181,7 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string, c au
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.DeletePasskey(ctx, p.UserID, raw) }); err != nil {
 		return unavailable(err)
 	}
-	s.auth.Audit(auth.Event{Type: EventRemoved, UserID: p.UserID, SessionID: p.SessionID, IP: c.IP, Reason: id})
+	s.auth.FactorChanged(ctx, p.UserID, auth.EventFactorRemoved, auth.MethodPasskey, c)
 	return nil
 }
 

@@ -18,9 +18,10 @@ func TestRegistration(t *testing.T) {
 	if cred.Name != "Laptop" || cred.UserID != p.UserID || !cred.BackupEligible || !cred.BackedUp || len(cred.Transports) != 2 {
 		t.Errorf("FinishRegistration() = %+v; want Laptop of user %d, backed up, two transports", cred, p.UserID)
 	}
-	if got := e.events.of(passkey.EventAdded); len(got) != 1 || got[0].UserID != p.UserID {
-		t.Errorf("events %s = %+v, want one for user %d", passkey.EventAdded, got, p.UserID)
+	if got := e.events.of(auth.EventFactorAdded); len(got) != 1 || got[0].UserID != p.UserID || got[0].Reason != string(auth.MethodPasskey) {
+		t.Errorf("events %s = %+v, want one of a passkey for user %d", auth.EventFactorAdded, got, p.UserID)
 	}
+	checkMails(t, e, auth.KindFactorAdded, 1)
 	// A second authenticator, unnamed, a minute later. Now that the user
 	// has a passkey, adding a factor takes a proof with it.
 	e.clock.Advance(time.Minute)
@@ -43,6 +44,10 @@ func TestRegistration(t *testing.T) {
 	if err := e.pk.Delete(t.Context(), p, a.ID(), auth.Client{}); err != nil {
 		t.Errorf("Delete() = %v", err)
 	}
+	if got := e.events.of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != string(auth.MethodPasskey) {
+		t.Errorf("events %s = %+v, want one of a passkey", auth.EventFactorRemoved, got)
+	}
+	checkMails(t, e, auth.KindFactorRemoved, 1)
 	list, _ = e.pk.List(t.Context(), p)
 	if len(list) != 1 || list[0].Name != passkey.DefaultName {
 		t.Errorf("List() after deleting Laptop = %+v, want the unnamed one", list)
