@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/authtest"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 func TestPasskeyRelyingParty(t *testing.T) {
@@ -114,4 +116,26 @@ func callRaw(t *testing.T, url, bearer, body string) []byte {
 		t.Fatalf("POST %s: got %d %s", url, resp.StatusCode, raw)
 	}
 	return raw
+}
+
+// An administrator sees and removes passkeys like any second factor,
+// on a node without a relying party (admin commands run no ceremonies).
+func TestUsersMFA_Passkeys(t *testing.T) {
+	c := newCLI(t)
+	c.env["GATEHOUSE_NEW_PASSWORD"] = cliPassword
+	c.mustRun("users", "create", "--email", "lost@example.com")
+	st := c.app().store.(passkey.Store)
+	ctx := context.Background()
+	if err := st.AddPasskey(ctx, &passkey.Credential{ID: []byte("k1"), UserID: 1, PublicKey: []byte("cose"), Name: "Phone", CreatedAt: time.Now()}); err != nil {
+		t.Fatalf("AddPasskey = %v", err)
+	}
+	if out := c.mustRun("users", "mfa", "list", "1"); out != "user 1 (lost@example.com): passkey\n" {
+		t.Errorf("users mfa list: got %q", out)
+	}
+	if out := c.mustRun("users", "mfa", "reset", "1"); !strings.Contains(out, "removed passkey of user 1") {
+		t.Errorf("users mfa reset: got %q", out)
+	}
+	if list, err := st.Passkeys(ctx, 1); err != nil || len(list) != 0 {
+		t.Errorf("Passkeys() after users mfa reset = %v, %v; want none", list, err)
+	}
 }

@@ -1231,14 +1231,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/passkeys/reauthenticate/finish (the `FinishPasskeyStepUp` operationId).
 	FinishPasskeyStepUp(ctx context.Context, params *FinishPasskeyStepUpParams, body FinishPasskeyStepUpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// BeginPasskeyRegistrationWithBody Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+	// BeginPasskeyRegistrationWithBody Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
 	BeginPasskeyRegistrationWithBody(ctx context.Context, params *BeginPasskeyRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// BeginPasskeyRegistration Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+	// BeginPasskeyRegistration Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1297,7 +1297,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/passkeys/sign_in/finish (the `FinishPasskeySignIn` operationId).
 	FinishPasskeySignIn(ctx context.Context, params *FinishPasskeySignInParams, body FinishPasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeletePasskey Remove one of the caller's passkeys. Another user's or an unknown id: 404 alike.
+	// DeletePasskey Remove one of the caller's passkeys. Needs a recent authentication (with a second factor, if the user has one). Another user's or an unknown id: 404 alike.
 	//
 	// Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
 	DeletePasskey(ctx context.Context, id string, params *DeletePasskeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1806,7 +1806,7 @@ func (c *Client) FinishPasskeyStepUp(ctx context.Context, params *FinishPasskeyS
 	return c.Client.Do(req)
 }
 
-// BeginPasskeyRegistrationWithBody Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+// BeginPasskeyRegistrationWithBody Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1823,7 +1823,7 @@ func (c *Client) BeginPasskeyRegistrationWithBody(ctx context.Context, params *B
 	return c.Client.Do(req)
 }
 
-// BeginPasskeyRegistration Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+// BeginPasskeyRegistration Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1972,7 +1972,7 @@ func (c *Client) FinishPasskeySignIn(ctx context.Context, params *FinishPasskeyS
 	return c.Client.Do(req)
 }
 
-// DeletePasskey Remove one of the caller's passkeys. Another user's or an unknown id: 404 alike.
+// DeletePasskey Remove one of the caller's passkeys. Needs a recent authentication (with a second factor, if the user has one). Another user's or an unknown id: 404 alike.
 //
 // Corresponds with DELETE /v1/auth/passkeys/{id} (the `DeletePasskey` operationId).
 func (c *Client) DeletePasskey(ctx context.Context, id string, params *DeletePasskeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4318,14 +4318,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/passkeys/reauthenticate/finish (the `FinishPasskeyStepUp` operationId).
 	FinishPasskeyStepUpWithResponse(ctx context.Context, params *FinishPasskeyStepUpParams, body FinishPasskeyStepUpJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeyStepUpResponse, error)
 
-	// BeginPasskeyRegistrationWithBodyWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+	// BeginPasskeyRegistrationWithBodyWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/passkeys/register/begin (the `BeginPasskeyRegistration` operationId).
 	BeginPasskeyRegistrationWithBodyWithResponse(ctx context.Context, params *BeginPasskeyRegistrationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BeginPasskeyRegistrationResponse, error)
 
-	// BeginPasskeyRegistrationWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+	// BeginPasskeyRegistrationWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4388,7 +4388,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/passkeys/sign_in/finish (the `FinishPasskeySignIn` operationId).
 	FinishPasskeySignInWithResponse(ctx context.Context, params *FinishPasskeySignInParams, body FinishPasskeySignInJSONRequestBody, reqEditors ...RequestEditorFn) (*FinishPasskeySignInResponse, error)
 
-	// DeletePasskeyWithResponse Remove one of the caller's passkeys. Another user's or an unknown id: 404 alike.
+	// DeletePasskeyWithResponse Remove one of the caller's passkeys. Needs a recent authentication (with a second factor, if the user has one). Another user's or an unknown id: 404 alike.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5992,7 +5992,7 @@ type BeginPasskeyRegistrationResponse struct {
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *NotAuthorized
+	JSON401 *StepUp
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
@@ -6024,7 +6024,7 @@ func (r BeginPasskeyRegistrationResponse) GetJSON400() *BadRequest {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r BeginPasskeyRegistrationResponse) GetJSON401() *NotAuthorized {
+func (r BeginPasskeyRegistrationResponse) GetJSON401() *StepUp {
 	return r.JSON401
 }
 
@@ -6110,7 +6110,7 @@ type FinishPasskeyRegistrationResponse struct {
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *NotAuthorized
+	JSON401 *StepUp
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
@@ -6142,7 +6142,7 @@ func (r FinishPasskeyRegistrationResponse) GetJSON400() *BadRequest {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r FinishPasskeyRegistrationResponse) GetJSON401() *NotAuthorized {
+func (r FinishPasskeyRegistrationResponse) GetJSON401() *StepUp {
 	return r.JSON401
 }
 
@@ -6637,7 +6637,7 @@ type DeletePasskeyResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *OK
 	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *NotAuthorized
+	JSON401 *StepUp
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
@@ -6654,7 +6654,7 @@ func (r DeletePasskeyResponse) GetJSON200() *OK {
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r DeletePasskeyResponse) GetJSON401() *NotAuthorized {
+func (r DeletePasskeyResponse) GetJSON401() *StepUp {
 	return r.JSON401
 }
 
@@ -8230,7 +8230,7 @@ func (c *ClientWithResponses) FinishPasskeyStepUpWithResponse(ctx context.Contex
 	return ParseFinishPasskeyStepUpResponse(rsp)
 }
 
-// BeginPasskeyRegistrationWithBodyWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+// BeginPasskeyRegistrationWithBodyWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8243,7 +8243,7 @@ func (c *ClientWithResponses) BeginPasskeyRegistrationWithBodyWithResponse(ctx c
 	return ParseBeginPasskeyRegistrationResponse(rsp)
 }
 
-// BeginPasskeyRegistrationWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only.
+// BeginPasskeyRegistrationWithResponse Start adding a passkey (named name, default "Passkey"): the options for navigator.credentials.create, valid for 5 minutes and for this session only. Needs a recent authentication (with a second factor, if the user has one).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8360,7 +8360,7 @@ func (c *ClientWithResponses) FinishPasskeySignInWithResponse(ctx context.Contex
 	return ParseFinishPasskeySignInResponse(rsp)
 }
 
-// DeletePasskeyWithResponse Remove one of the caller's passkeys. Another user's or an unknown id: 404 alike.
+// DeletePasskeyWithResponse Remove one of the caller's passkeys. Needs a recent authentication (with a second factor, if the user has one). Another user's or an unknown id: 404 alike.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9947,7 +9947,7 @@ func ParseBeginPasskeyRegistrationResponse(rsp *http.Response) (*BeginPasskeyReg
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest NotAuthorized
+		var dest StepUp
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10059,7 +10059,7 @@ func ParseFinishPasskeyRegistrationResponse(rsp *http.Response) (*FinishPasskeyR
 		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest NotAuthorized
+		var dest StepUp
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10559,7 +10559,7 @@ func ParseDeletePasskeyResponse(rsp *http.Response) (*DeletePasskeyResponse, err
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest NotAuthorized
+		var dest StepUp
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
