@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -72,15 +73,14 @@ func TestServe_Passkeys(t *testing.T) {
 		t.Fatalf("register: got %d", status)
 	}
 	a := authtest.NewAuthenticator("https://example.com")
-	options := callRaw(t, base+"/v1/auth/passkeys/register/begin", tokens["access"].(string), `{"name":"Laptop"}`)
-	cred, err := a.Create(options)
+	cred, err := a.Create(options(t, base+"/v1/auth/passkeys/register/begin", tokens["access"].(string), `{"name":"Laptop"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := call(t, "POST", base+"/v1/auth/passkeys/register/finish", tokens["access"].(string), string(cred)); status != http.StatusCreated {
 		t.Fatalf("register/finish: got %d", status)
 	}
-	assertion, err := a.Get(callRaw(t, base+"/v1/auth/passkeys/sign_in/begin", "", ""))
+	assertion, err := a.Get(options(t, base+"/v1/auth/passkeys/sign_in/begin", "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,29 +93,18 @@ func TestServe_Passkeys(t *testing.T) {
 	}
 }
 
-// callRaw POSTs body and returns the raw 200 answer.
-func callRaw(t *testing.T, url, bearer, body string) []byte {
+// options POSTs a ceremony's begin and returns its options as JSON.
+func options(t *testing.T, url, bearer, body string) []byte {
 	t.Helper()
-	req, err := http.NewRequest("POST", url, strings.NewReader(body))
+	status, out := call(t, "POST", url, bearer, body)
+	if status != http.StatusOK {
+		t.Fatalf("POST %s: got %d %v", url, status, out)
+	}
+	b, err := json.Marshal(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: got %d %s", url, resp.StatusCode, raw)
-	}
-	return raw
+	return b
 }
 
 // An administrator sees and removes passkeys like any second factor,

@@ -130,14 +130,18 @@ func (a *Authenticator) Create(options []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.credential(map[string]any{
+		"clientDataJSON":    b64(a.clientData("webauthn.create", o.PublicKey.Challenge)),
+		"attestationObject": b64(object),
+		"transports":        []string{"internal", "hybrid"},
+	})
+}
+
+// credential is the JSON of a PublicKeyCredential with response.
+func (a *Authenticator) credential(response map[string]any) ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"id": b64(a.id), "rawId": b64(a.id), "type": "public-key", "authenticatorAttachment": "platform",
-		"clientExtensionResults": map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64(a.clientData("webauthn.create", o.PublicKey.Challenge)),
-			"attestationObject": b64(object),
-			"transports":        []string{"internal", "hybrid"},
-		},
+		"clientExtensionResults": map[string]any{}, "response": response,
 	})
 }
 
@@ -167,15 +171,11 @@ func (a *Authenticator) Get(options []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(map[string]any{
-		"id": b64(a.id), "rawId": b64(a.id), "type": "public-key", "authenticatorAttachment": "platform",
-		"clientExtensionResults": map[string]any{},
-		"response": map[string]any{
-			"clientDataJSON":    b64(clientData),
-			"authenticatorData": b64(authData),
-			"signature":         b64(sig),
-			"userHandle":        b64(a.handle),
-		},
+	return a.credential(map[string]any{
+		"clientDataJSON":    b64(clientData),
+		"authenticatorData": b64(authData),
+		"signature":         b64(sig),
+		"userHandle":        b64(a.handle),
 	})
 }
 
