@@ -18,7 +18,9 @@
 //     (mfa: TOTP and recovery codes; passkey: WebAuthn), implements
 //     SecondFactor, and is registered by cmd with AddSecondFactor.
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
-//     committing sessions), cache.go (the session cache, all of it: what
+//     committing sessions), extension.go (the clock, an address budget,
+//     Commit and Audit for packages beside auth that keep records of
+//     their own), cache.go (the session cache, all of it: what
 //     enters it, when it is trusted, how store reads and the change feed
 //     merge into it), limits.go, pace.go and
 //     memcounter.go (budgets), validate.go, outbox.go and mail.go (the
