@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/mfa"
@@ -205,4 +207,14 @@ func wantOneWinner(t *testing.T, call string, errs []error, loser error) {
 	if ok != 1 {
 		t.Errorf("%d concurrent %s: %d succeeded, want 1", len(errs), call, ok)
 	}
+}
+
+// TOTPCode is the code an authenticator app shows for secret at at.
+func TOTPCode(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatalf("GenerateCodeCustom = %v", err)
+	}
+	return c
 }

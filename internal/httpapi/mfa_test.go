@@ -8,21 +8,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/authtest"
 )
-
-// totpCode is what an authenticator app shows for secret at t.
-func totpCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		t.Fatalf("GenerateCodeCustom = %v", err)
-	}
-	return c
-}
 
 type enrolmentBody struct {
 	Secret string `json:"secret"`
@@ -46,7 +35,7 @@ func (ts *testServer) withTOTP(t *testing.T, email string) (session, string, []s
 	}
 	en := decode[enrolmentBody](t, resp)
 	req := s.viaCookie("POST", "/v1/auth/mfa/totp/confirm")
-	req.body = jsonObject("code", totpCode(t, en.Secret, ts.clock.Now()))
+	req.body = jsonObject("code", authtest.TOTPCode(t, en.Secret, ts.clock.Now()))
 	codes := decode[recoveryCodesBody](t, ts.do(t, req)).RecoveryCodes
 	ts.clock.Advance(30 * time.Second)
 	return s, en.Secret, codes
@@ -95,7 +84,7 @@ func TestMFA_PendingSignIn(t *testing.T) {
 	wantError(t, ts.do(t, wrong), http.StatusUnprocessableEntity, "validation_failed")
 
 	finish := p.viaCookie("POST", "/v1/auth/mfa/verify")
-	finish.body = jsonObject("method", "totp", "code", totpCode(t, secret, ts.clock.Now()))
+	finish.body = jsonObject("method", "totp", "code", authtest.TOTPCode(t, secret, ts.clock.Now()))
 	full := grantOf(t, ts.do(t, finish), http.StatusOK)
 	if full.access == p.access {
 		t.Errorf("POST /v1/auth/mfa/verify kept the pending access token; want a new one")
@@ -110,7 +99,7 @@ func TestMFA_PendingSignIn(t *testing.T) {
 	}
 	// The pending session is spent.
 	again := p.viaCookie("POST", "/v1/auth/mfa/verify")
-	again.body = jsonObject("method", "totp", "code", totpCode(t, secret, ts.clock.Now().Add(30*time.Second)))
+	again.body = jsonObject("method", "totp", "code", authtest.TOTPCode(t, secret, ts.clock.Now().Add(30*time.Second)))
 	ts.clock.Advance(refreshGrace + time.Second)
 	if got := ts.do(t, again); got.status != http.StatusUnauthorized {
 		t.Errorf("%s with the finished pending token after the grace: got %d, want 401", got.call, got.status)

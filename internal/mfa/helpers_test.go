@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
-
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/mfa"
@@ -129,11 +126,4 @@ func (e *env) count(typ auth.EventType) int {
 }
 
 // code is the TOTP code of secret at t, as an authenticator app shows it.
-func code(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	if err != nil {
-		t.Fatalf("GenerateCodeCustom = %v", err)
-	}
-	return c
-}
+func code(t *testing.T, secret string, at time.Time) string { return authtest.TOTPCode(t, secret, at) }
