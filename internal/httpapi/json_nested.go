@@ -20,21 +20,26 @@ func readNested(r *http.Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return body, checkNested(body)
+}
+
+// checkNested checks body for readNested.
+func checkNested(body []byte) error {
 	if !utf8.Valid(body) {
-		return nil, badJSON("the body is not valid UTF-8")
+		return badJSON("the body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, badJSON("expected a JSON object")
+		return badJSON("expected a JSON object")
 	}
 	if err := checkObject(dec, 0); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, badJSON("unexpected data after the JSON object")
+		return badJSON("unexpected data after the JSON object")
 	}
-	return body, nil
+	return nil
 }
 
 // maxNesting bounds the depth checkObject recurses to; a credential is
