@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,6 +69,16 @@ func testFinishSession(t *testing.T, st auth.Store) {
 	}
 	if d := cmp.Diff(mustSession(t, st, s.ID), &want); d != "" {
 		t.Errorf("Session(%q) after FinishSession mismatch (-got +want):\n%s", s.ID, d)
+	}
+	// The pending tokens are retired like a refresh's: the change log
+	// (the revocation stream, other nodes' caches) hears of it.
+	changes, err := st.SessionChanges(ctx, 0, 100)
+	if err != nil {
+		t.Fatalf("SessionChanges = %v", err)
+	}
+	i := slices.IndexFunc(changes, func(c auth.SessionChange) bool { return c.SessionID == s.ID })
+	if i < 0 || changes[i].Generation != want.Generation || changes[i].Revoked || !changes[i].RotatedAt.Equal(f.At) {
+		t.Errorf("SessionChanges after FinishSession = %+v, want a rotation of %q to generation %d at %v", changes, s.ID, want.Generation, f.At)
 	}
 }
 

@@ -183,6 +183,9 @@ func TestMFA_StepUp(t *testing.T) {
 	pw := s.viaCookie("PUT", "/v1/auth/password")
 	pw.body = jsonObject("current_password", "mfa-secret-1", "password", "mfa-secret-2", "password_confirmation", "mfa-secret-2")
 	wantError(t, ts.do(t, pw), http.StatusUnauthorized, "reauthentication_required")
+	email := s.viaCookie("PUT", "/v1/auth/email")
+	email.body = jsonObject("email", "ada2@example.com", "current_password", "mfa-secret-1")
+	wantError(t, ts.do(t, email), http.StatusUnauthorized, "reauthentication_required")
 
 	byPassword := s.viaCookie("POST", "/v1/auth/reauthenticate")
 	byPassword.body = jsonObject("method", "password", "password", "mfa-secret-1")

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -79,7 +80,7 @@ func (s *Service) Status(ctx context.Context, p *auth.Principal) (*Status, error
 	st := &Status{Factors: kinds}
 	if t, err := s.store.TOTP(ctx, p.UserID); err == nil {
 		st.TOTPPending = t.ConfirmedAt.IsZero()
-	} else if auth.ErrorCode(err) != auth.CodeNotFound {
+	} else if !errors.Is(err, auth.ErrNotFound) {
 		return nil, auth.Unavailable(err)
 	}
 	if st.RecoveryCodesLeft, err = s.store.RecoveryCodesLeft(ctx, p.UserID); err != nil {
