@@ -241,3 +241,20 @@ func TestReset(t *testing.T) {
 	_, err := e.signInWith(t, a)
 	checkCode(t, "FinishSignIn(reset passkey)", err, auth.CodeInvalidCredentials)
 }
+
+// Every finish that checks an assertion is admitted by the budgets first:
+// a session's checks past its budget get 429, whatever they carry.
+func TestStepUp_Budgeted(t *testing.T) {
+	e := newEnvWith(t, true)
+	p, a := enrolled(t, e)
+	c := auth.Client{IP: "203.0.113.9"}
+	body := get(t, a, e.beginAssertion(t, p, passkey.KindStepUp))
+	if err := e.pk.FinishStepUp(t.Context(), p, body, c); err != nil {
+		t.Fatalf("FinishStepUp(first) = %v", err)
+	}
+	limit := auth.DefaultLimits().FactorPerSession
+	for i := 1; i < limit; i++ {
+		checkCode(t, "FinishStepUp(reused challenge)", e.pk.FinishStepUp(t.Context(), p, body, c), auth.CodeTokenInvalid)
+	}
+	checkCode(t, "FinishStepUp(past the session's budget)", e.pk.FinishStepUp(t.Context(), p, body, c), auth.CodeRateLimited)
+}

@@ -31,6 +31,8 @@ type env struct {
 	store  *sqlite.Store
 	clock  *authtest.Clock
 	events *events
+	// counter, if set, turns the budgets on (default limits).
+	counter auth.Counter
 	node
 }
 
@@ -39,7 +41,10 @@ type node struct {
 	pk   *passkey.Service
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, false) }
+
+// newEnvWith builds an env, with the budgets on if limited.
+func newEnvWith(t *testing.T, limited bool) *env {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -47,6 +52,9 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{store: st, clock: authtest.NewClock(t0), events: &events{}}
+	if limited {
+		e.counter = auth.NewMemoryCounter(e.clock.Now, 1000)
+	}
 	e.node = e.newNode(t)
 	return e
 }
@@ -62,6 +70,7 @@ func (e *env) newNode(t *testing.T) node {
 		HashLimiter: password.NewLimiter(4, 30*time.Second),
 		Now:         e.clock.Now,
 		OnEvent:     e.events.add,
+		Counter:     e.counter,
 	})
 	if err != nil {
 		t.Fatal(err)
