@@ -27,7 +27,7 @@ func (s *Service) BeginSignIn(ctx context.Context, c auth.Client) (*protocol.Cre
 	}
 	assertion, data, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, auth.Unavailable(err)
 	}
 	if err := s.begin(ctx, KindSignIn, "", 0, "", data); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (s *Service) BeginAssertion(ctx context.Context, p *auth.Principal, kind Ki
 	}
 	assertion, data, err := s.wa.BeginLogin(acct)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, auth.Unavailable(err)
 	}
 	if err := s.begin(ctx, kind, p.SessionID, p.UserID, "", data); err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (s *Service) verify(ctx context.Context, parsed *protocol.ParsedCredentialA
 		if errors.Is(err, auth.ErrNotFound) {
 			return 0, ErrAssertionInvalid
 		} else if err != nil {
-			return 0, unavailable(err)
+			return 0, auth.Unavailable(err)
 		}
 	}
 	_, acct, err := s.user(ctx, userID, false)
@@ -193,7 +193,7 @@ func (s *Service) verify(ctx context.Context, parsed *protocol.ParsedCredentialA
 	case errors.Is(err, auth.ErrNotFound):
 		return 0, ErrAssertionInvalid // deleted meanwhile
 	case err != nil:
-		return 0, unavailable(err)
+		return 0, auth.Unavailable(err)
 	}
 	return userID, nil
 }

@@ -76,7 +76,7 @@ func (s *Service) BeginRegistration(ctx context.Context, p *auth.Principal, name
 	}
 	creation, data, err := s.wa.BeginRegistration(acct, webauthn.WithExclusions(webauthn.Credentials(acct.creds).CredentialDescriptors()))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, auth.Unavailable(err)
 	}
 	if err := s.begin(ctx, KindRegister, p.SessionID, p.UserID, name, data); err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (s *Service) FinishRegistration(ctx context.Context, p *auth.Principal, bod
 func (s *Service) List(ctx context.Context, p *auth.Principal) ([]Credential, error) {
 	list, err := s.store.Passkeys(ctx, p.UserID)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, auth.Unavailable(err)
 	}
 	return list, nil
 }
@@ -161,7 +161,7 @@ func (s *Service) Rename(ctx context.Context, p *auth.Principal, id, name string
 		return err
 	}
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.RenamePasskey(ctx, p.UserID, raw, name) }); err != nil {
-		return unavailable(err)
+		return auth.Unavailable(err)
 	}
 	s.auth.Audit(auth.Event{Type: EventRenamed, UserID: p.UserID, SessionID: p.SessionID, IP: c.IP, Reason: name})
 	return nil
@@ -179,7 +179,7 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string, c au
 		return err
 	}
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.DeletePasskey(ctx, p.UserID, raw) }); err != nil {
-		return unavailable(err)
+		return auth.Unavailable(err)
 	}
 	s.auth.FactorChanged(ctx, p.UserID, auth.EventFactorRemoved, auth.MethodPasskey, c)
 	return nil

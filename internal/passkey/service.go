@@ -196,7 +196,7 @@ func (s *Service) user(ctx context.Context, userID int64, create bool) (*auth.Us
 	}
 	stored, err := s.store.Passkeys(ctx, userID)
 	if err != nil {
-		return nil, nil, unavailable(err)
+		return nil, nil, auth.Unavailable(err)
 	}
 	a := &account{email: u.Email}
 	for _, c := range stored {
@@ -228,7 +228,7 @@ func CeremonyKey(challenge string) string {
 func (s *Service) begin(ctx context.Context, kind Kind, sessionID string, userID int64, name string, data *webauthn.SessionData) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return unavailable(err)
+		return auth.Unavailable(err)
 	}
 	now := s.auth.Now()
 	c := &Ceremony{Key: CeremonyKey(data.Challenge), Kind: kind, SessionID: sessionID, UserID: userID,
@@ -252,13 +252,13 @@ func (s *Service) take(ctx context.Context, challenge string, kind Kind, session
 	case errors.Is(err, auth.ErrNotFound):
 		return nil, nil, ErrChallengeInvalid
 	case err != nil:
-		return nil, nil, unavailable(err)
+		return nil, nil, auth.Unavailable(err)
 	case c.Kind != kind || c.SessionID != sessionID || !s.auth.Now().Before(c.ExpiresAt):
 		return nil, nil, ErrChallengeInvalid
 	}
 	var data webauthn.SessionData
 	if err := json.Unmarshal(c.Data, &data); err != nil {
-		return nil, nil, unavailable(fmt.Errorf("passkey: stored ceremony unreadable: %w", err))
+		return nil, nil, auth.Unavailable(fmt.Errorf("passkey: stored ceremony unreadable: %w", err))
 	}
 	return c, &data, nil
 }
@@ -269,17 +269,5 @@ func notAuthorized(err error) error {
 	if errors.Is(err, auth.ErrNotFound) {
 		return auth.ErrNotAuthorized
 	}
-	return unavailable(err)
-}
-
-// unavailable keeps an auth.Error (ErrOutcomeUnknown, ErrRateLimited) and
-// reports anything else as a temporary failure, keeping the cause.
-func unavailable(err error) error {
-	var e *auth.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	u := *auth.ErrUnavailable
-	u.Err = err
-	return &u
+	return auth.Unavailable(err)
 }
