@@ -82,13 +82,9 @@ var errTooLarge = apiError(auth.CodePayloadTooLarge, fmt.Sprintf("Request body i
 
 func decodeJSON(body []byte, dst any) error {
 	fields := stringFields(dst)
-	if !utf8.Valid(body) {
-		return badJSON("the body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return badJSON("expected a JSON object")
+	dec, err := objectDecoder(body)
+	if err != nil {
+		return err
 	}
 	seen := make(map[string]bool)
 	for dec.More() {
@@ -128,6 +124,25 @@ func decodeJSON(body []byte, dst any) error {
 	if _, err := dec.Token(); err != nil {
 		return badJSON("malformed JSON")
 	}
+	return endOfBody(dec)
+}
+
+// objectDecoder checks that body is valid UTF-8 and opens with a JSON
+// object, and returns a decoder just past its '{'.
+func objectDecoder(body []byte) (*json.Decoder, error) {
+	if !utf8.Valid(body) {
+		return nil, badJSON("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, badJSON("expected a JSON object")
+	}
+	return dec, nil
+}
+
+// endOfBody checks that nothing follows the object dec has just closed.
+func endOfBody(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badJSON("unexpected data after the JSON object")
 	}

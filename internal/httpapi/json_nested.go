@@ -1,13 +1,10 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 )
 
 // readNested reads a request body that is one JSON object of any depth
@@ -25,21 +22,14 @@ func readNested(r *http.Request) ([]byte, error) {
 
 // checkNested checks body for readNested.
 func checkNested(body []byte) error {
-	if !utf8.Valid(body) {
-		return badJSON("the body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return badJSON("expected a JSON object")
+	dec, err := objectDecoder(body)
+	if err != nil {
+		return err
 	}
 	if err := checkObject(dec, 0); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badJSON("unexpected data after the JSON object")
-	}
-	return nil
+	return endOfBody(dec)
 }
 
 // maxNesting bounds the depth checkObject recurses to; a credential is
