@@ -73,6 +73,7 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	Mail              MailConfig
+	Passkeys          PasskeyConfig
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
@@ -124,6 +125,7 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "jwt-sessions-redis", "", "temporary, for a move from Rails: redis:// URL of the jwt_sessions store to keep Gatehouse's access tokens in (default: off)", stringVar(&c.JWTSessionsRedis))
 	r.add(groupServer, "jwt-sessions-prefix", "jwt_", "the gem's token_prefix in --jwt-sessions-redis", stringVar(&c.JWTSessionsPrefix))
 	c.Mail.register(r)
+	c.Passkeys.register(r)
 }
 
 // parseConfig reads every setting (all groups) from args and the
@@ -186,7 +188,11 @@ func (c *Config) validate() error {
 	case c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
 		return usagef("--metrics-addr must differ from --addr: metrics are never served on the API's listener")
 	}
-	return c.Mail.validate()
+	if err := c.Mail.validate(); err != nil {
+		return err
+	}
+	_, _, err := c.Passkeys.relyingParty(c.Mail.PublicURL)
+	return err
 }
 
 func splitList(s string) []string {

@@ -256,6 +256,10 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	if err != nil {
 		return fail(err)
 	}
+	pk, err := newPasskeys(cfg, svc, store)
+	if err != nil {
+		return fail(err)
+	}
 	mfaSvc, err := secondFactors(store, svc, key)
 	if err != nil {
 		return fail(err)
@@ -266,6 +270,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	}
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		Passkeys:         pk,
 		MFA:              mfaSvc,
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,

@@ -21,7 +21,9 @@
 //     SecondFactor, and is registered by cmd with AddSecondFactor.
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
 //     committing sessions), imported.go (an imported session's first
-//     generation, which runs on the secrets it came with), cache.go (the session cache, all of it: what
+//     generation, which runs on the secrets it came with), extension.go
+//     (the clock, an address budget, Commit and Audit for packages beside
+//     auth that keep records of their own), cache.go (the session cache, all of it: what
 //     enters it, when it is trusted, how store reads and the change feed
 //     merge into it), limits.go, pace.go and
 //     memcounter.go (budgets), validate.go, outbox.go and mail.go (the

@@ -262,7 +262,7 @@ func TestOpenAPI_CatchesDrift(t *testing.T) {
 // byte, and every operation it lists is routed (no 404 or 405).
 func TestOpenAPI_Served(t *testing.T) {
 	t.Parallel()
-	ts := newServer(t, serverOptions{jwks: func() []byte { return []byte(`{"keys":[]}`) }})
+	ts := newServer(t, serverOptions{jwks: func() []byte { return []byte(`{"keys":[]}`) }, passkeys: true})
 	want, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)

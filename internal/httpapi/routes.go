@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 // routes is the whole API on one page. bounded marks the endpoints that
@@ -32,6 +34,18 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/auth/email/confirm/resend", s.bounded(s.authenticated(s.handleResendConfirmation)))
 	mux.Handle("PUT /v1/auth/email", s.bounded(s.authenticated(s.handleChangeEmail)))
 
+	// Passkeys (WebAuthn).
+	mux.Handle("POST /v1/auth/passkeys/register/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyRegistration))))
+	mux.Handle("POST /v1/auth/passkeys/register/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyRegistration))))
+	mux.Handle("GET /v1/auth/passkeys", s.bounded(s.authenticated(s.passkeys(handleListPasskeys))))
+	mux.Handle("PUT /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleRenamePasskey))))
+	mux.Handle("DELETE /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleDeletePasskey))))
+	mux.Handle("POST /v1/auth/passkeys/sign_in/begin", s.bounded(s.public(s.passkeys(s.handleBeginPasskeySignIn))))
+	mux.Handle("POST /v1/auth/passkeys/sign_in/finish", s.bounded(s.public(s.passkeys(s.handleFinishPasskeySignIn))))
+	mux.Handle("POST /v1/auth/passkeys/second_factor/begin", s.bounded(s.secondStep(s.passkeys(handleBeginPasskeyAssertion(passkey.KindSecondFactor)))))
+	mux.Handle("POST /v1/auth/passkeys/second_factor/finish", s.bounded(s.secondStep(s.passkeys(s.handleFinishPasskeySecondFactor))))
+	mux.Handle("POST /v1/auth/passkeys/reauthenticate/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyAssertion(passkey.KindStepUp)))))
+	mux.Handle("POST /v1/auth/passkeys/reauthenticate/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyStepUp))))
 	// Second factors: what the caller has, TOTP, recovery codes; finishing
 	// a pending sign-in (allowed while pending); step-up.
 	if s.mfa != nil {

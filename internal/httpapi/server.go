@@ -15,11 +15,15 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 // Config configures the HTTP API.
 type Config struct {
 	Service *auth.Service
+	// Passkeys serves the /v1/auth/passkeys endpoints; nil answers them
+	// 404 "Passkeys are not enabled".
+	Passkeys *passkey.Service
 	// MFA serves TOTP and recovery codes under /v1/auth/mfa and the
 	// step-up; nil leaves those routes out.
 	MFA    *mfa.Service
@@ -71,6 +75,7 @@ type Config struct {
 
 type server struct {
 	svc            *auth.Service
+	pk             *passkey.Service
 	mfa            *mfa.Service
 	log            *slog.Logger
 	cookieName     string
@@ -93,6 +98,7 @@ type server struct {
 func NewServer(cfg Config) http.Handler {
 	s := &server{
 		svc:            cfg.Service,
+		pk:             cfg.Passkeys,
 		mfa:            cfg.MFA,
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",

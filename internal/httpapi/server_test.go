@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
 	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/postgres"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
@@ -69,6 +70,8 @@ type serverOptions struct {
 	jwks func() []byte
 	// onEvent, if set, gets the audit trail too.
 	onEvent func(auth.Event)
+	// passkeys turns the passkey endpoints on, for pages at passkeyOrigin.
+	passkeys bool
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -152,9 +155,16 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 	}
 	svc.AddSecondFactor(mfaSvc.TOTPFactor())
 	svc.AddSecondFactor(mfaSvc.RecoveryFactor())
+	var pk *passkey.Service
+	if opt.passkeys {
+		if pk, err = passkey.New(svc, store.(passkey.Store), passkey.Config{RPID: "example.com", Origins: []string{passkeyOrigin}}); err != nil {
+			t.Fatalf("passkey.New: %v", err)
+		}
+	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
 		Service:          svc,
 		MFA:              mfaSvc,
+		Passkeys:         pk,
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,
 		CookieHostPrefix: opt.cookieHostPrefix,
