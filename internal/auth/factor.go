@@ -123,6 +123,29 @@ func (s *Service) FactorChanged(ctx context.Context, userID int64, e EventType, 
 	}
 }
 
+// FactorRemoved is FactorChanged for a removal by the user (m the kind
+// removed), after it has committed. Recovery codes left without a factor
+// they back up are removed first: alone they would keep a pending sign-in
+// for a factor the user no longer has, and spend a code on every sign-in.
+func (s *Service) FactorRemoved(ctx context.Context, userID int64, m Method, c Client) error {
+	kinds, err := s.SecondFactors(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(kinds) == 1 && kinds[0] == MethodRecoveryCode {
+		for _, f := range s.factors {
+			if f.Kind() != MethodRecoveryCode {
+				continue
+			}
+			if err := commit(ctx, func(ctx context.Context) error { return f.Reset(ctx, userID) }); err != nil {
+				return unavailable(err)
+			}
+		}
+	}
+	s.FactorChanged(ctx, userID, EventFactorRemoved, m, c)
+	return nil
+}
+
 // factorNotices are the mails the owner gets for each change.
 var factorNotices = map[EventType]MailKind{
 	EventFactorAdded:      KindFactorAdded,

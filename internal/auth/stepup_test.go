@@ -182,3 +182,41 @@ func TestResetSecondFactors(t *testing.T) {
 		t.Errorf("SignIn after ResetSecondFactors is pending, want complete")
 	}
 }
+
+// TestFactorRemovedDropsOrphanRecoveryCodes: recovery codes outlive the
+// removal of one factor only while another factor they back up is left.
+func TestFactorRemovedDropsOrphanRecoveryCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		left      []auth.Method // enrolled after the removal, besides recovery codes
+		wantCodes bool
+	}{
+		{name: "last factor removed", left: nil, wantCodes: false},
+		{name: "another factor left", left: []auth.Method{auth.MethodPasskey}, wantCodes: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			totp := &fakeFactor{kind: auth.MethodTOTP, enrolled: map[int64]bool{}}
+			passkey := &fakeFactor{kind: auth.MethodPasskey, enrolled: map[int64]bool{}}
+			codes := &fakeFactor{kind: auth.MethodRecoveryCode, enrolled: map[int64]bool{}}
+			for _, f := range []*fakeFactor{totp, passkey, codes} {
+				e.svc.AddSecondFactor(f)
+			}
+			id := e.register(t, "ada@example.com").UserID
+			codes.enrolled[id] = true
+			for _, m := range tc.left {
+				if m == auth.MethodPasskey {
+					passkey.enrolled[id] = true
+				}
+			}
+			// TOTP was enrolled and has just been removed by its package.
+			if err := e.svc.FactorRemoved(t.Context(), id, auth.MethodTOTP, testClient); err != nil {
+				t.Fatalf("FactorRemoved: %v", err)
+			}
+			got, _ := codes.Enrolled(t.Context(), id)
+			if got != tc.wantCodes {
+				t.Errorf("recovery codes enrolled after the removal = %v, want %v", got, tc.wantCodes)
+			}
+		})
+	}
+}

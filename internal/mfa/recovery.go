@@ -110,17 +110,3 @@ func (s *Service) hasPrimaryFactor(ctx context.Context, userID int64) (bool, err
 	}
 	return slices.ContainsFunc(kinds, func(m auth.Method) bool { return m != auth.MethodRecoveryCode }), nil
 }
-
-// dropOrphanCodes removes the recovery codes of a user who has no other
-// second factor left: alone they would keep a pending sign-in for a
-// factor the user no longer has.
-func (s *Service) dropOrphanCodes(ctx context.Context, userID int64) error {
-	ok, err := s.hasPrimaryFactor(ctx, userID)
-	if err != nil || ok {
-		return err
-	}
-	if err := s.store.DeleteRecoveryCodes(ctx, userID); err != nil {
-		return auth.Unavailable(err)
-	}
-	return nil
-}

@@ -107,11 +107,7 @@ func (s *Service) DisableTOTP(ctx context.Context, p *auth.Principal, c auth.Cli
 	if err := s.store.DeleteTOTP(ctx, p.UserID); err != nil {
 		return auth.Unavailable(err)
 	}
-	if err := s.dropOrphanCodes(ctx, p.UserID); err != nil {
-		return err
-	}
-	s.auth.FactorChanged(ctx, p.UserID, auth.EventFactorRemoved, auth.MethodTOTP, c)
-	return nil
+	return s.auth.FactorRemoved(ctx, p.UserID, auth.MethodTOTP, c)
 }
 
 // checkTOTP accepts code for userID's secret (confirmed, or unconfirmed

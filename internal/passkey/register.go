@@ -181,8 +181,7 @@ func (s *Service) Delete(ctx context.Context, p *auth.Principal, id string, c au
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.DeletePasskey(ctx, p.UserID, raw) }); err != nil {
 		return auth.Unavailable(err)
 	}
-	s.auth.FactorChanged(ctx, p.UserID, auth.EventFactorRemoved, auth.MethodPasskey, c)
-	return nil
+	return s.auth.FactorRemoved(ctx, p.UserID, auth.MethodPasskey, c)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
