@@ -101,7 +101,11 @@ func (s *Service) accessExpiry(now, sessionEnd time.Time) time.Time {
 // of an imported session's generation 0, still needed as the previous.
 func (s *Service) grant(sess *Session, u *User, sec genSecrets, epoch uint64) (*Grant, error) {
 	e := s.cacheEntry(sess, u, sec)
-	access, err := s.tokens.Issue(token.Claims{
+	issuer := s.tokens
+	if sess.Pending {
+		issuer = s.pendingTokens
+	}
+	access, err := issuer.Issue(token.Claims{
 		Exp:    sess.AccessExpiresAt.Unix(),
 		UserID: sess.UserID,
 		UID:    e.accessID,

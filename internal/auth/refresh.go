@@ -158,7 +158,7 @@ func (s *Service) presented(r RefreshRequest) (presented, error) {
 		}
 		return presented{sessionID: id, gen: func(int64, genSecrets) int64 { return gen }}, nil
 	}
-	c, err := s.tokens.Verify(r.AccessToken, s.now())
+	c, _, err := s.verifyAccess(r.AccessToken, s.now())
 	if err != nil && !errors.Is(err, token.ErrExpired) {
 		return presented{}, ErrNotAuthorized
 	}

@@ -72,18 +72,24 @@ type Config struct {
 
 // Service implements the use cases of the API on top of a Store.
 type Service struct {
-	store      Store
-	hasher     *password.Hasher
-	hashSlots  *password.Limiter
-	tokens     *token.Issuer
-	keys       sessionKeys
-	devices    deviceKeys
-	cache      *sessionCache
-	accessTTL  time.Duration
-	sessionTTL time.Duration
-	grace      time.Duration
-	minPwLen   int
-	maxPerUser int
+	store     Store
+	hasher    *password.Hasher
+	hashSlots *password.Limiter
+	tokens    *token.Issuer
+	// pendingTokens signs the access tokens of pending sign-ins with a key
+	// of their own, derived from the root secret and never published: no
+	// one but this service accepts them, so a service that checks tokens
+	// itself (package verifier, the shared HS256 key, the JWKS) refuses a
+	// sign-in that is half done as it refuses a forgery.
+	pendingTokens *token.Issuer
+	keys          sessionKeys
+	devices       deviceKeys
+	cache         *sessionCache
+	accessTTL     time.Duration
+	sessionTTL    time.Duration
+	grace         time.Duration
+	minPwLen      int
+	maxPerUser    int
 	// now reads the corrected clock (clock.go); localNow the node's own.
 	now        func() time.Time
 	localNow   func() time.Time
@@ -151,25 +157,30 @@ func NewService(cfg Config) (*Service, error) {
 			return nil, err
 		}
 	}
+	pendingTokens, err := NewIssuer(mac(cfg.Key, "gatehouse/pending-access/v1"), cfg.AccessTTL, cfg.MaxClockSkew)
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
-		store:      cfg.Store,
-		hasher:     cfg.Hasher,
-		hashSlots:  cfg.HashLimiter,
-		tokens:     tokens,
-		keys:       newSessionKeys(cfg.Key),
-		devices:    newDeviceKeys(cfg.Key),
-		cache:      newSessionCache(cfg.CacheSize),
-		accessTTL:  cfg.AccessTTL,
-		sessionTTL: cfg.SessionTTL,
-		grace:      cfg.RefreshGrace,
-		minPwLen:   cfg.PasswordMinLength,
-		maxPerUser: cfg.MaxSessionsPerUser,
-		localNow:   cfg.Now,
-		maxSkew:    cfg.MaxClockSkew,
-		onEvent:    cfg.OnEvent,
-		onHashWait: cfg.OnHashWait,
-		onOffset:   cfg.OnClockOffset,
-		log:        cfg.Logger,
+		pendingTokens: pendingTokens,
+		store:         cfg.Store,
+		hasher:        cfg.Hasher,
+		hashSlots:     cfg.HashLimiter,
+		tokens:        tokens,
+		keys:          newSessionKeys(cfg.Key),
+		devices:       newDeviceKeys(cfg.Key),
+		cache:         newSessionCache(cfg.CacheSize),
+		accessTTL:     cfg.AccessTTL,
+		sessionTTL:    cfg.SessionTTL,
+		grace:         cfg.RefreshGrace,
+		minPwLen:      cfg.PasswordMinLength,
+		maxPerUser:    cfg.MaxSessionsPerUser,
+		localNow:      cfg.Now,
+		maxSkew:       cfg.MaxClockSkew,
+		onEvent:       cfg.OnEvent,
+		onHashWait:    cfg.OnHashWait,
+		onOffset:      cfg.OnClockOffset,
+		log:           cfg.Logger,
 
 		mailKey:         mac(cfg.Key, "gatehouse/mail-token/v1"),
 		resetTTL:        cfg.ResetTTL,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // fakeFactor is a second factor whose enrolment the test sets; its
@@ -59,8 +60,19 @@ func TestPendingSignIn(t *testing.T) {
 	if !p.Pending || p.AAL() != 1 {
 		t.Errorf("pending principal: Pending %v, AAL %d; want true, 1", p.Pending, p.AAL())
 	}
-	_, err := e.svc.Refresh(ctx, auth.RefreshRequest{RefreshToken: g.RefreshToken, Client: testClient})
+	// A service that checks tokens itself, with the root key as the seed's
+	// clients and package verifier do, refuses a half-done sign-in.
+	rootKeyOnly, err := token.NewIssuer(testKey(), time.Hour, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rootKeyOnly.Verify(g.AccessToken, t0); !errors.Is(err, token.ErrSignature) {
+		t.Errorf("the pending token checked with the root key: err %v, want %v", err, token.ErrSignature)
+	}
+	_, err = e.svc.Refresh(ctx, auth.RefreshRequest{RefreshToken: g.RefreshToken, Client: testClient})
 	checkErr(t, "Refresh(pending)", err, auth.ErrMFARequired)
+	_, err = e.svc.Refresh(ctx, auth.RefreshRequest{AccessToken: g.AccessToken, Client: testClient})
+	checkErr(t, "Refresh(pending access token)", err, auth.ErrMFARequired)
 	checkErr(t, "Reauthenticated(pending)", e.svc.Reauthenticated(ctx, p, auth.MethodTOTP), auth.ErrMFARequired)
 
 	// Of concurrent finishes exactly one wins.
