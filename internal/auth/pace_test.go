@@ -48,6 +48,26 @@ func pacedEnv(t *testing.T) *env {
 // above a successful argon2id sign-in, or the comparison would prove
 // nothing.
 func TestSignInFailuresTakeTheSameTime(t *testing.T) {
+	// A busy machine (the rest of the suite runs beside this test) can
+	// stretch one path's hashes and not another's. A real difference shows
+	// in every attempt; noise does not, so the test fails only if each of
+	// a few attempts, on a fresh service, does.
+	const attempts = 3
+	var problems []string
+	for range attempts {
+		problems = failureTimingProblems(t)
+		if len(problems) == 0 {
+			return
+		}
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// failureTimingProblems runs the paths of TestSignInFailuresTakeTheSameTime
+// interleaved on a fresh service and describes each whose median is off.
+func failureTimingProblems(t *testing.T) []string {
 	e := pacedEnv(t)
 	if _, _, err := e.svc.CalibrateFailures(context.Background()); err != nil {
 		t.Fatal(err)
@@ -80,14 +100,16 @@ func TestSignInFailuresTakeTheSameTime(t *testing.T) {
 	ref := median(took[0])
 	success := median(took[len(paths)-1])
 	if ref < 3*success {
-		t.Fatalf("median bcrypt failure %v, argon2id success %v: want bcrypt at least 3 times slower for the test to mean anything", ref, success)
+		return []string{fmt.Sprintf("median bcrypt failure %v, argon2id success %v: want bcrypt at least 3 times slower for the test to mean anything", ref, success)}
 	}
 	tolerance := ref/4 + 2*time.Millisecond
+	var problems []string
 	for i, p := range paths[1 : len(paths)-1] {
 		if m := median(took[i+1]); m < ref-tolerance || m > ref+tolerance {
-			t.Errorf("median SignIn(%s) took %v, bcrypt wrong password %v: want within %v", p.name, m, ref, tolerance)
+			problems = append(problems, fmt.Sprintf("median SignIn(%s) took %v, bcrypt wrong password %v: want within %v", p.name, m, ref, tolerance))
 		}
 	}
+	return problems
 }
 
 // TestCalibrateFailures: before any sign-in of a bcrypt account has
@@ -95,14 +117,27 @@ func TestSignInFailuresTakeTheSameTime(t *testing.T) {
 // even the first such failure does not stand out.
 func TestCalibrateFailures(t *testing.T) {
 	e := pacedEnv(t)
-	h := password.NewHasher(password.Params{Memory: 256, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
-	e.svc = e.newNode(t, func(c *auth.Config) { c.Hasher = h }) // a node that has verified nothing
-	before := h.FailureFloor()
-	classes, after, err := e.svc.CalibrateFailures(context.Background())
-	if err != nil || classes != 2 {
-		t.Fatalf("CalibrateFailures() = %d classes, %v; want 2 (argon2id, bcrypt cost 8)", classes, err)
+	// A busy machine can stretch the fresh node's first (tiny) hash, which
+	// sets its floor, to a bcrypt's length; that inflates "before", never
+	// "after". So a few fresh nodes are tried: calibration that does not
+	// cover bcrypt fails every attempt.
+	const attempts = 3
+	var problems []string
+	for range attempts {
+		h := password.NewHasher(password.Params{Memory: 256, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+		e.svc = e.newNode(t, func(c *auth.Config) { c.Hasher = h }) // a node that has verified nothing
+		before := h.FailureFloor()
+		classes, after, err := e.svc.CalibrateFailures(context.Background())
+		if err != nil || classes != 2 {
+			t.Fatalf("CalibrateFailures() = %d classes, %v; want 2 (argon2id, bcrypt cost 8)", classes, err)
+		}
+		if after != h.FailureFloor() {
+			t.Fatalf("CalibrateFailures reported floor %v, the hasher has %v", after, h.FailureFloor())
+		}
+		if after >= 4*before {
+			return
+		}
+		problems = append(problems, fmt.Sprintf("%v before calibrating, %v after", before, after))
 	}
-	if after < 4*before || after != h.FailureFloor() {
-		t.Errorf("FailureFloor: %v before calibrating, %v after (reported %v); want bcrypt cost 8 to raise it at least fourfold", before, h.FailureFloor(), after)
-	}
+	t.Errorf("FailureFloor in %d fresh nodes: %s; want bcrypt cost 8 to raise it at least fourfold", attempts, strings.Join(problems, "; "))
 }
