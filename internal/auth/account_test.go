@@ -64,7 +64,7 @@ func TestRevokeSession(t *testing.T) {
 	}
 	checkAuth(t, e.svc, "other user's session", other.AccessToken, nil)
 	want := auth.Event{Type: auth.EventSessionRevoked, UserID: gs[0].UserID, SessionID: gs[0].SessionID, IP: testClient.IP, Reason: "user"}
-	if d := cmp.Diff(e.events.of(auth.EventSessionRevoked), []auth.Event{want}); d != "" {
+	if d := cmp.Diff(e.events.Of(auth.EventSessionRevoked), []auth.Event{want}); d != "" {
 		t.Errorf("session_revoked events mismatch (-got +want):\n%s", d)
 	}
 }
@@ -87,7 +87,7 @@ func TestRevokeOtherSessions(t *testing.T) {
 		checkAuth(t, e.svc, "oldest session", gs[0].AccessToken, auth.ErrNotAuthorized)
 		checkAuth(t, e.svc, "newest session", gs[2].AccessToken, auth.ErrNotAuthorized)
 		checkAuth(t, e.svc, "other user's session", other.AccessToken, nil)
-		if n := len(e.events.of(auth.EventSessionRevoked)); n != wantEvents {
+		if n := len(e.events.Of(auth.EventSessionRevoked)); n != wantEvents {
 			t.Errorf("RevokeOtherSessions(includeCurrent %t): %d session_revoked events, want %d", includeCurrent, n, wantEvents)
 		}
 	}
@@ -143,7 +143,7 @@ func TestChangePassword(t *testing.T) {
 		t.Errorf("SignIn(old password) = %v, want ErrInvalidCredentials", err)
 	}
 	e.signIn(t, "ada@example.com", newPassword)
-	if n := len(e.events.of(auth.EventPasswordChanged)); n != 1 {
+	if n := len(e.events.Of(auth.EventPasswordChanged)); n != 1 {
 		t.Errorf("%d password_changed events, want 1", n)
 	}
 }
@@ -164,7 +164,7 @@ func TestSignIn_SessionCap(t *testing.T) {
 		t.Errorf("Sessions() = %d sessions, %v; want 3", len(list), err)
 	}
 	want := []auth.Event{{Type: auth.EventSessionRevoked, UserID: fourth.UserID, SessionID: gs[0].SessionID, IP: testClient.IP, Reason: "session_cap"}}
-	if d := cmp.Diff(e.events.of(auth.EventSessionRevoked), want); d != "" {
+	if d := cmp.Diff(e.events.Of(auth.EventSessionRevoked), want); d != "" {
 		t.Errorf("session_revoked events mismatch (-got +want):\n%s", d)
 	}
 }

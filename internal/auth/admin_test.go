@@ -24,7 +24,7 @@ func TestCreateUser(t *testing.T) {
 		t.Errorf("UserSessions(new user) = %d sessions, %v; want none: creating signs nobody in", len(list), err)
 	}
 	e.signIn(t, "admin.made@example.com", testPassword)
-	if got := e.events.of(auth.EventUserCreated); len(got) != 1 || got[0].UserID != u.ID {
+	if got := e.events.Of(auth.EventUserCreated); len(got) != 1 || got[0].UserID != u.ID {
 		t.Errorf("user_created events = %+v, want one for user %d", got, u.ID)
 	}
 }
@@ -113,7 +113,7 @@ func TestLockUser(t *testing.T) {
 	if !u.LockedAt.Equal(t0.Truncate(time.Microsecond)) {
 		t.Errorf("LockedAt = %v, want %v", u.LockedAt, t0)
 	}
-	if got := e.events.of(auth.EventAccountLocked); len(got) != 1 || got[0].Reason != "admin" {
+	if got := e.events.Of(auth.EventAccountLocked); len(got) != 1 || got[0].Reason != "admin" {
 		t.Errorf("account_locked events = %+v, want one with reason admin", got)
 	}
 
@@ -182,7 +182,7 @@ func TestDeleteUser(t *testing.T) {
 	_, err := e.svc.FindUser(ctx, "leaving@example.com")
 	checkErr(t, "FindUser(deleted)", err, auth.ErrNotFound)
 	checkErr(t, "DeleteUser(again)", e.svc.DeleteUser(ctx, g.UserID), auth.ErrNotFound)
-	if got := e.events.of(auth.EventUserDeleted); len(got) != 1 || got[0].UserID != g.UserID {
+	if got := e.events.Of(auth.EventUserDeleted); len(got) != 1 || got[0].UserID != g.UserID {
 		t.Errorf("user_deleted events = %+v, want one for user %d", got, g.UserID)
 	}
 	again := e.register(t, "leaving@example.com")
@@ -214,7 +214,7 @@ func TestUserSessions_RevokeSessionByID(t *testing.T) {
 	if err := e.svc.RevokeSessionByID(ctx, g1.SessionID); err != nil {
 		t.Errorf("RevokeSessionByID(already revoked) = %v, want nil", err)
 	}
-	revoked := e.events.of(auth.EventSessionRevoked)
+	revoked := e.events.Of(auth.EventSessionRevoked)
 	if len(revoked) != 1 || revoked[0].SessionID != g1.SessionID || revoked[0].Reason != "admin" {
 		t.Errorf("session_revoked events = %+v, want one for %s with reason admin", revoked, g1.SessionID)
 	}

@@ -81,7 +81,7 @@ func TestSignIn_BurstCannotDenyOwner(t *testing.T) {
 	if u, _ := e.svc.FindUser(ctx, email); u.Locked() {
 		t.Errorf("account locked by failed sign-ins, want only an administrator to lock")
 	}
-	if got := e.events.of(auth.EventAccountLocked); len(got) != 0 {
+	if got := e.events.Of(auth.EventAccountLocked); len(got) != 0 {
 		t.Errorf("account_locked events = %+v, want none", got)
 	}
 }

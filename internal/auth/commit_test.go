@@ -66,9 +66,9 @@ func TestCommit_OutlivesRequestDeadline(t *testing.T) {
 	t.Parallel()
 	st, p := postgresViaProxy(t)
 	stalled := &stallWrites{Store: st, proxy: p, after: 600 * time.Millisecond}
-	events := &eventLog{}
+	events := &authtest.EventLog{}
 	clock := authtest.NewClock(t0)
-	svc := nodeOn(t, stalled, clock.Now, func(c *auth.Config) { c.OnEvent = events.add })
+	svc := nodeOn(t, stalled, clock.Now, func(c *auth.Config) { c.OnEvent = events.Add })
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
@@ -78,7 +78,7 @@ func TestCommit_OutlivesRequestDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Register(write delivered after the deadline) = %v, want success", err)
 	}
-	if got := events.of(auth.EventRegistered); len(got) != 1 {
+	if got := events.Of(auth.EventRegistered); len(got) != 1 {
 		t.Errorf("registered events = %d, want 1", len(got))
 	}
 
@@ -88,7 +88,7 @@ func TestCommit_OutlivesRequestDeadline(t *testing.T) {
 	if err := svc.SignOut(ctx, p2, testClient); err != nil {
 		t.Fatalf("SignOut(write delivered after the deadline) = %v, want success", err)
 	}
-	if got := events.of(auth.EventSignedOut); len(got) != 1 {
+	if got := events.Of(auth.EventSignedOut); len(got) != 1 {
 		t.Errorf("signed_out events = %d, want 1", len(got))
 	}
 	if _, err := st.UserByEmail(t.Context(), "late@example.com"); err != nil {

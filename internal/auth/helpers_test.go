@@ -5,7 +5,6 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +35,7 @@ type env struct {
 	svc    *auth.Service
 	store  *sqlite.Store
 	clock  *authtest.Clock
-	events *eventLog
+	events *authtest.EventLog
 	opts   []func(*auth.Config)
 }
 
@@ -53,7 +52,7 @@ func newEnv(tb testing.TB, opts ...func(*auth.Config)) *env {
 			tb.Errorf("Close() = %v", err)
 		}
 	})
-	e := &env{store: st, clock: authtest.NewClock(t0), events: &eventLog{}, opts: opts}
+	e := &env{store: st, clock: authtest.NewClock(t0), events: &authtest.EventLog{}, opts: opts}
 	e.svc = e.newNode(tb)
 	return e
 }
@@ -68,7 +67,7 @@ func (e *env) newNode(tb testing.TB, opts ...func(*auth.Config)) *auth.Service {
 		Hasher:      password.NewHasher(tinyParams),
 		HashLimiter: password.NewLimiter(4, 30*time.Second),
 		Now:         e.clock.Now,
-		OnEvent:     e.events.add,
+		OnEvent:     e.events.Add,
 	}
 	for _, o := range append(slices.Clone(e.opts), opts...) {
 		o(&cfg)
@@ -182,29 +181,4 @@ func tamper(s string, i int) string {
 		b[i] = 'A'
 	}
 	return string(b)
-}
-
-// eventLog collects the audit trail; OnEvent may be called concurrently.
-type eventLog struct {
-	mu     sync.Mutex
-	events []auth.Event
-}
-
-func (l *eventLog) add(e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// of returns the events of type typ, in order.
-func (l *eventLog) of(typ auth.EventType) []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []auth.Event
-	for _, e := range l.events {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -81,7 +81,7 @@ func TestRefresh_Rotates(t *testing.T) {
 				if p := mustAuth(t, e.svc, g1.AccessToken); p.AccessID != c1.UID {
 					t.Errorf("Authenticate(new token).AccessID = %q, want %q", p.AccessID, c1.UID)
 				}
-				if n := len(e.events.of(auth.EventRefreshed)); n != 1 {
+				if n := len(e.events.Of(auth.EventRefreshed)); n != 1 {
 					t.Errorf("%d refresh events, want 1", n)
 				}
 				// Never past the session's end, even when refreshed close to it.
@@ -129,7 +129,7 @@ func TestRefresh_PreviousGeneration(t *testing.T) {
 			_, err = e.svc.Refresh(t.Context(), cr.request(g1))
 			checkErr(t, "Refresh(newest, after reuse)", err, auth.ErrNotAuthorized)
 			want := []auth.Event{{Type: auth.EventRefreshReused, UserID: g0.UserID, SessionID: g0.SessionID, IP: testClient.IP, Reason: "refresh_reuse"}}
-			if d := cmp.Diff(e.events.of(auth.EventRefreshReused), want); d != "" {
+			if d := cmp.Diff(e.events.Of(auth.EventRefreshReused), want); d != "" {
 				t.Errorf("refresh_reused events mismatch (-got +want):\n%s", d)
 			}
 		})

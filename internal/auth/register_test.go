@@ -71,7 +71,7 @@ func TestRegister_Grant(t *testing.T) {
 				t.Errorf("Me() = %+v, %v; want user %d ada@example.com", u, err, g.UserID)
 			}
 			want := []auth.Event{{Type: auth.EventRegistered, UserID: g.UserID, SessionID: g.SessionID, IP: testClient.IP}}
-			if d := cmp.Diff(e.events.of(auth.EventRegistered), want); d != "" {
+			if d := cmp.Diff(e.events.Of(auth.EventRegistered), want); d != "" {
 				t.Errorf("register events mismatch (-got +want):\n%s", d)
 			}
 		})
@@ -247,10 +247,10 @@ func TestSignIn(t *testing.T) {
 				mustAuth(t, e.svc, g.AccessToken)
 				wantSignedIn = []auth.Event{{Type: auth.EventSignedIn, UserID: reg.UserID, SessionID: g.SessionID, IP: testClient.IP}}
 			}
-			if d := cmp.Diff(e.events.of(auth.EventSignInFailed), wantFailed, cmpopts.EquateEmpty()); d != "" {
+			if d := cmp.Diff(e.events.Of(auth.EventSignInFailed), wantFailed, cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("sign_in_failed events mismatch (-got +want):\n%s", d)
 			}
-			if d := cmp.Diff(e.events.of(auth.EventSignedIn), wantSignedIn, cmpopts.EquateEmpty()); d != "" {
+			if d := cmp.Diff(e.events.Of(auth.EventSignedIn), wantSignedIn, cmpopts.EquateEmpty()); d != "" {
 				t.Errorf("sign_in events mismatch (-got +want):\n%s", d)
 			}
 		})

@@ -107,7 +107,7 @@ func TestPendingSignIn(t *testing.T) {
 	}
 	_, err = e.svc.FinishSecondFactor(ctx, fp, auth.MethodTOTP, testClient)
 	checkErr(t, "FinishSecondFactor(complete session)", err, auth.ErrNotPending)
-	if got := len(e.events.of(auth.EventSecondFactorPending)); got != 1 {
+	if got := len(e.events.Of(auth.EventSecondFactorPending)); got != 1 {
 		t.Errorf("second_factor_pending events = %d, want 1", got)
 	}
 }
@@ -169,7 +169,7 @@ func TestPendingDoesNotEvict(t *testing.T) {
 	for range 3 {
 		pending = append(pending, e.signIn(t, "ada@example.com", testPassword))
 	}
-	if got := len(e.events.of(auth.EventSessionRevoked)); got != 0 {
+	if got := len(e.events.Of(auth.EventSessionRevoked)); got != 0 {
 		t.Errorf("3 pending sign-ins with a cap of 2 revoked %d sessions, want 0", got)
 	}
 	for i, g := range pending {
@@ -187,7 +187,7 @@ func TestResetSecondFactors(t *testing.T) {
 	if f.enrolled[id] {
 		t.Errorf("ResetSecondFactors left the factor enrolled")
 	}
-	if got := e.events.of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != "totp" {
+	if got := e.events.Of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != "totp" {
 		t.Errorf("factor_removed events = %+v, want one for totp", got)
 	}
 	if p := mustAuth(t, e.svc, e.signIn(t, "ada@example.com", testPassword).AccessToken); p.Pending {

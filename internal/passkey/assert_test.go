@@ -86,7 +86,7 @@ func TestSignIn_Refused(t *testing.T) {
 			}
 			a.SetCount(1) // a clone, made before the first sign-in, signs with 2 again
 			_, err := e.signInWith(t, a)
-			if got := e.events.of(passkey.EventCounterRegressed); len(got) != 1 || got[0].Reason != a.ID() {
+			if got := e.events.Of(passkey.EventCounterRegressed); len(got) != 1 || got[0].Reason != a.ID() {
 				t.Errorf("events %s = %+v, want one naming %s", passkey.EventCounterRegressed, got, a.ID())
 			}
 			return err
@@ -202,7 +202,7 @@ func TestSecondFactor_Refused(t *testing.T) {
 	a.SetOrigin(phishOrigin)
 	_, err = e.pk.FinishSecondFactor(t.Context(), pending, get(t, a, e.beginAssertion(t, pending, passkey.KindSecondFactor)), auth.Client{})
 	checkIs(t, "FinishSecondFactor(wrong origin)", err, passkey.ErrAssertionInvalid)
-	if got := e.events.of(auth.EventSecondFactorFailed); len(got) != 2 {
+	if got := e.events.Of(auth.EventSecondFactorFailed); len(got) != 2 {
 		t.Errorf("events %s = %d, want 2", auth.EventSecondFactorFailed, len(got))
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ const (
 type env struct {
 	store  *sqlite.Store
 	clock  *authtest.Clock
-	events *events
+	events *authtest.EventLog
 	// counter, if set, turns the budgets on (default limits).
 	counter auth.Counter
 	node
@@ -51,7 +50,7 @@ func newEnvWith(t *testing.T, limited bool) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{store: st, clock: authtest.NewClock(t0), events: &events{}}
+	e := &env{store: st, clock: authtest.NewClock(t0), events: &authtest.EventLog{}}
 	if limited {
 		e.counter = auth.NewMemoryCounter(e.clock.Now, 1000)
 	}
@@ -69,7 +68,7 @@ func (e *env) newNode(t *testing.T) node {
 		Hasher:      password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		HashLimiter: password.NewLimiter(4, 30*time.Second),
 		Now:         e.clock.Now,
-		OnEvent:     e.events.add,
+		OnEvent:     e.events.Add,
 		Counter:     e.counter,
 	})
 	if err != nil {
@@ -208,27 +207,4 @@ func checkMails(t *testing.T, e *env, kind auth.MailKind, n int) {
 	if got != n {
 		t.Errorf("mails %s to %s: %d queued, want %d", kind, testEmail, got, n)
 	}
-}
-
-type events struct {
-	mu  sync.Mutex
-	all []auth.Event
-}
-
-func (l *events) add(e auth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.all = append(l.all, e)
-}
-
-func (l *events) of(typ auth.EventType) []auth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []auth.Event
-	for _, e := range l.all {
-		if e.Type == typ {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -18,7 +18,7 @@ func TestRegistration(t *testing.T) {
 	if cred.Name != "Laptop" || cred.UserID != p.UserID || !cred.BackupEligible || !cred.BackedUp || len(cred.Transports) != 2 {
 		t.Errorf("FinishRegistration() = %+v; want Laptop of user %d, backed up, two transports", cred, p.UserID)
 	}
-	if got := e.events.of(auth.EventFactorAdded); len(got) != 1 || got[0].UserID != p.UserID || got[0].Reason != string(auth.MethodPasskey) {
+	if got := e.events.Of(auth.EventFactorAdded); len(got) != 1 || got[0].UserID != p.UserID || got[0].Reason != string(auth.MethodPasskey) {
 		t.Errorf("events %s = %+v, want one of a passkey for user %d", auth.EventFactorAdded, got, p.UserID)
 	}
 	checkMails(t, e, auth.KindFactorAdded, 1)
@@ -44,7 +44,7 @@ func TestRegistration(t *testing.T) {
 	if err := e.pk.Delete(t.Context(), p, a.ID(), auth.Client{}); err != nil {
 		t.Errorf("Delete() = %v", err)
 	}
-	if got := e.events.of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != string(auth.MethodPasskey) {
+	if got := e.events.Of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != string(auth.MethodPasskey) {
 		t.Errorf("events %s = %+v, want one of a passkey", auth.EventFactorRemoved, got)
 	}
 	checkMails(t, e, auth.KindFactorRemoved, 1)
