@@ -180,13 +180,13 @@ func Eval[T any](b *Browser, expr string) T {
 	return v
 }
 
-// Screenshot saves what the page shows now as NN-name.png in the artifacts
+// Screenshot saves the whole page as it is now as NN-name.png in the artifacts
 // folder, numbered in the order of the steps.
 func (b *Browser) Screenshot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Errorf("screenshot %q: %v", name, err)
 		return
