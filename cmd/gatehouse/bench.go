@@ -33,6 +33,7 @@ Examples:
   gatehouse bench --seed-users 1000000 --scenarios sign_in,refresh
   gatehouse bench --flood 500 --scenarios verify
   gatehouse bench --url http://127.0.0.1:3000  # a server run with --rate-limit=false
+  gatehouse bench --url http://127.0.0.1:9999 --api gotrue --scenarios sign_in,me,refresh,sign_out
 `
 
 // parseBenchConfig reads bench's flags. Unlike serve it reads no
@@ -97,6 +98,7 @@ func benchFlagSet(c *bench.Config, levels, scenarios *string, quick *bool, stder
 	fs := flag.NewFlagSet("gatehouse bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.URL, "url", "", "load a running server at this loopback URL instead of starting one (start it with --rate-limit=false)")
+	fs.StringVar(&c.API, "api", "gatehouse", "the API of the server at --url: gatehouse, or gotrue (Supabase Auth) for a side-by-side run")
 	fs.StringVar(&c.DB, "db", "", "database of the server the bench starts (default: SQLite in a temporary folder, removed afterwards)")
 	fs.StringVar(levels, "concurrency", "1,16,64", "comma-separated concurrency levels (clients, each with one request in flight)")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time per scenario and concurrency")
@@ -126,6 +128,9 @@ func checkBenchConfig(c *bench.Config, set map[string]bool) error {
 		}
 		c.SeedUsers = 0
 	}
+	if err := checkBenchAPI(c); err != nil {
+		return err
+	}
 	switch {
 	case c.URL == "" && c.SeedUsers == 0 && (c.Scenarios["sign_in"] || c.Scenarios["forgot_known"] || c.Flood > 0):
 		return usagef("sign_in, forgot_known and --flood use seeded users: --seed-users must be at least 1")
@@ -139,6 +144,25 @@ func checkBenchConfig(c *bench.Config, set map[string]bool) error {
 		return usagef("--flood must be between 0 and 10000")
 	case c.HashSlots < 1 || c.HashWait < 0:
 		return usagef("--hash-slots must be at least 1 and --hash-wait not negative")
+	}
+	return nil
+}
+
+// checkBenchAPI checks --api: another server's API needs --url (the bench
+// starts only Gatehouse) and scenarios that API has.
+func checkBenchAPI(c *bench.Config) error {
+	switch {
+	case !slices.Contains(bench.APIs, c.API):
+		return usagef("--api: %q is not one of %s", c.API, strings.Join(bench.APIs, ", "))
+	case c.API == "gatehouse":
+		return nil
+	case c.URL == "":
+		return usagef("--api %s needs --url: the bench starts only Gatehouse", c.API)
+	}
+	for sc := range c.Scenarios {
+		if !slices.Contains(bench.GoTrueScenarios, sc) {
+			return usagef("--api %s: scenario %s has no counterpart there; --scenarios from %s", c.API, sc, strings.Join(bench.GoTrueScenarios, ","))
+		}
 	}
 	return nil
 }

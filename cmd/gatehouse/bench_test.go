@@ -150,6 +150,9 @@ func TestBenchUsageErrors(t *testing.T) {
 		{name: "urlWithFlood", args: []string{"--url", "http://127.0.0.1:3000", "--flood", "500"}, want: "drop --url"},
 		{name: "signInWithoutUsers", args: []string{"--scenarios", "sign_in", "--seed-users", "0"}, want: "--seed-users"},
 		{name: "strayArgument", args: []string{"now"}, want: "unexpected argument"},
+		{name: "unknownAPI", args: []string{"--url", "http://127.0.0.1:3000", "--api", "keycloak"}, want: "--api"},
+		{name: "goTrueWithoutURL", args: []string{"--api", "gotrue", "--scenarios", "me"}, want: "needs --url"},
+		{name: "goTrueVerify", args: []string{"--url", "http://127.0.0.1:9999", "--api", "gotrue", "--scenarios", "me,verify"}, want: "scenario verify"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,9 +73,14 @@ type Config struct {
 	LogFormat         string
 	ShutdownTimeout   time.Duration
 	Mail              MailConfig
+	Passkeys          PasskeyConfig
 	ShutdownDrain     time.Duration
 	MaxClockSkew      time.Duration
 	SQLiteMinFreeMiB  int
+	MFAPendingTTL     time.Duration
+	StepUpMaxAge      time.Duration
+	JWTSessionsRedis  string
+	JWTSessionsPrefix string
 	// issuesNoTokens marks the one-shot admin commands' app (set by
 	// openApp, never by a flag): see appKeys.
 	issuesNoTokens bool
@@ -115,7 +120,12 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "shutdown-drain", "1s", "on SIGTERM, how long to keep answering new requests with 503 and Retry-After before refusing connections", durationVar(&c.ShutdownDrain))
 	r.add(groupServer, "max-clock-skew", "30s", "how far this node's clock may be from the database's; beyond it /readyz fails", durationVar(&c.MaxClockSkew))
 	r.add(groupServer, "sqlite-min-free-mib", "64", "free space (MiB) the SQLite database's file system must keep; below it /readyz fails", intVar(&c.SQLiteMinFreeMiB))
+	r.add(groupServer, "mfa-pending-ttl", "5m", "how long a password sign-in of a user with a second factor waits for that factor", durationVar(&c.MFAPendingTTL))
+	r.add(groupServer, "step-up-max-age", "10m", "how recent a session's last proof of its user must be for a dangerous change (new password, address, factor)", durationVar(&c.StepUpMaxAge))
+	r.add(groupServer, "jwt-sessions-redis", "", "temporary, for a move from Rails: redis:// URL of the jwt_sessions store to keep Gatehouse's access tokens in (default: off)", stringVar(&c.JWTSessionsRedis))
+	r.add(groupServer, "jwt-sessions-prefix", "jwt_", "the gem's token_prefix in --jwt-sessions-redis", stringVar(&c.JWTSessionsPrefix))
 	c.Mail.register(r)
+	c.Passkeys.register(r)
 }
 
 // parseConfig reads every setting (all groups) from args and the
@@ -155,6 +165,8 @@ func (c *Config) validate() error {
 		return usagef("--secret and --secret-file are two ways to give one secret: give one")
 	case c.AccessTTL < time.Second || c.SessionTTL < time.Second:
 		return usagef("--access-ttl and --session-ttl must be at least 1s")
+	case c.MFAPendingTTL < time.Second || c.StepUpMaxAge < time.Second:
+		return usagef("--mfa-pending-ttl and --step-up-max-age must be at least 1s")
 	case c.RefreshGrace < 0:
 		return usagef("--refresh-grace must not be negative")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 256:
@@ -176,7 +188,11 @@ func (c *Config) validate() error {
 	case c.MetricsAddr != "" && c.MetricsAddr == c.Addr && !strings.HasSuffix(c.Addr, ":0"):
 		return usagef("--metrics-addr must differ from --addr: metrics are never served on the API's listener")
 	}
-	return c.Mail.validate()
+	if err := c.Mail.validate(); err != nil {
+		return err
+	}
+	_, _, err := c.Passkeys.relyingParty(c.Mail.PublicURL)
+	return err
 }
 
 func splitList(s string) []string {

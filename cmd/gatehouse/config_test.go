@@ -117,8 +117,8 @@ func helpFlags(t *testing.T, args ...string) map[string][2]string {
 var commandsWithFlags = [][]string{
 	{"serve"}, {"migrate"},
 	{"users", "create"}, {"users", "list"}, {"users", "lock"}, {"users", "unlock"}, {"users", "delete"}, {"users", "import"},
-	{"users", "set-password"}, {"users", "send-reset"}, {"mail", "list"}, {"mail", "retry"},
-	{"sessions", "list"}, {"sessions", "revoke"},
+	{"users", "set-password"}, {"users", "send-reset"}, {"users", "mfa", "list"}, {"users", "mfa", "reset"}, {"mail", "list"}, {"mail", "retry"},
+	{"sessions", "list"}, {"sessions", "revoke"}, {"sessions", "import-jwt-sessions"},
 	{"keys", "list"}, {"keys", "add"}, {"keys", "activate"}, {"keys", "retire"}, {"keys", "remove"}, {"keys", "export-root"},
 	{"bench"}, {"healthcheck"},
 }

@@ -131,14 +131,20 @@ func openImport(name string, stdin io.Reader) (io.ReadCloser, int64, error) {
 // printImportReport writes the skipped rows and the summary for the person
 // who ran the import: on stdout, as stderr is the log.
 func printImportReport(stdout io.Writer, rep *auth.ImportReport) {
-	for _, p := range rep.Problems {
-		fmt.Fprintln(stdout, p)
-	}
-	if more := rep.Conflicts + rep.Invalid - int64(len(rep.Problems)); more > 0 {
-		fmt.Fprintf(stdout, "… and %d more\n", more)
-	}
+	printProblems(stdout, rep.Problems, rep.Conflicts+rep.Invalid)
 	fmt.Fprintf(stdout, "imported: %d inserted, %d unchanged, %d conflicts, %d invalid in %s (%.0f rows/s)\n",
 		rep.Inserted, rep.Unchanged, rep.Conflicts, rep.Invalid, rep.Elapsed.Round(time.Millisecond), rate(rep.Rows(), rep.Elapsed))
+}
+
+// printProblems lists an import's skipped rows, of which the report kept
+// the first ones, and says how many more there were.
+func printProblems[P any](w io.Writer, problems []P, total int64) {
+	for _, p := range problems {
+		fmt.Fprintln(w, p)
+	}
+	if more := total - int64(len(problems)); more > 0 {
+		fmt.Fprintf(w, "… and %d more\n", more)
+	}
 }
 
 func rate(rows int64, d time.Duration) float64 {

@@ -18,8 +18,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/jwtsessions"
 	"github.com/gatehouse/gatehouse/internal/keyring"
 	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/mfa"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/redis"
 )
@@ -51,7 +53,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// A serving node follows other processes' session changes and prunes
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(app.store, app.svc, log)()
-	defer startPruner(app.store, log)()
+	defer startPruner(app.store, app.svc, log)()
+	if app.bridge != nil {
+		defer background(app.bridge.Run)()
+	}
 	stopMailer, err := startMailer(ctx, cfg, app.svc, log)
 	if err != nil {
 		return err
@@ -164,8 +169,9 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 type app struct {
 	store   auth.Store
 	svc     *auth.Service
-	handler http.Handler // the public API
-	metrics http.Handler // GET /metrics, for --metrics-addr only
+	bridge  *jwtsessions.Bridge // nil without --jwt-sessions-redis
+	handler http.Handler        // the public API
+	metrics http.Handler        // GET /metrics, for --metrics-addr only
 	closers []func() error
 	keys    keyState
 }
@@ -203,7 +209,12 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	queue := cmp.Or(cfg.HashQueue, 32*slots)
 	hashSlots := password.NewLimiter(slots, cfg.HashWait, password.MaxWaiting(queue))
 	var svc *auth.Service // built below; scrapes come after it is
-	m := metrics.New(prometheus.NewRegistry(), metrics.Sources{
+	bridgeClient, err := openBridgeRedis(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	var bridge *jwtsessions.Bridge // built with svc; events come after it is
+	src := metrics.Sources{
 		HashInFlight: hashSlots.InFlight,
 		HashWaiting:  hashSlots.Waiting,
 		FeedHealthy:  func() bool { return svc.FeedHealthy() },
@@ -212,7 +223,15 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		ClockOffset:  func() time.Duration { return svc.ClockOffset() },
 		DiskFree:     diskFree(store),
 		Build:        metrics.Build(readBuildInfo()),
-	})
+	}
+	onEvent := func(auth.Event) {}
+	if bridgeClient != nil {
+		a.closers = append(a.closers, bridgeClient.Close)
+		src.BridgeBacklog = func() int64 { return bridge.Backlog() }
+		src.BridgeFailures = func() int64 { return bridge.Failures() }
+		onEvent = func(e auth.Event) { bridge.Event(e) }
+	}
+	m := metrics.New(prometheus.NewRegistry(), src)
 	audit := auditLog(log)
 	svc, err = auth.NewService(auth.Config{
 		Counter:           counter,
@@ -227,16 +246,32 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		PasswordMinLength: cfg.PasswordMinLength,
 		MaxClockSkew:      cfg.MaxClockSkew,
 		Logger:            log,
-		OnEvent:           func(e auth.Event) { audit(e); m.Event(e) },
+		OnEvent:           func(e auth.Event) { audit(e); m.Event(e); onEvent(e) },
 		OnHashWait:        m.HashWaited,
 		ResetTTL:          cfg.Mail.ResetTTL,
 		RequireConfirmed:  cfg.Mail.RequireConfirmation,
+		PendingTTL:        cfg.MFAPendingTTL,
+		StepUpMaxAge:      cfg.StepUpMaxAge,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	pk, err := newPasskeys(cfg, svc, store)
+	if err != nil {
+		return fail(err)
+	}
+	mfaSvc, err := secondFactors(store, svc, key)
+	if err != nil {
+		return fail(err)
+	}
+	if bridgeClient != nil {
+		bridge = jwtsessions.NewBridge(svc, bridgeClient, cfg.JWTSessionsPrefix, log)
+		a.bridge = bridge
+	}
 	handler := httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		Passkeys:         pk,
+		MFA:              mfaSvc,
 		Logger:           log,
 		CookieSecure:     cfg.CookieSecure,
 		CookieHostPrefix: cfg.CookieHostPrefix,
@@ -254,6 +289,23 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 	})
 	a.svc, a.handler, a.metrics = svc, handler, m.Handler()
 	return a, nil
+}
+
+// secondFactors wires TOTP and recovery codes into svc when the store
+// keeps them (both backends do); nil otherwise, and the API then has no
+// /v1/auth/mfa routes.
+func secondFactors(store auth.Store, svc *auth.Service, key []byte) (*mfa.Service, error) {
+	ms, ok := store.(mfa.Store)
+	if !ok {
+		return nil, nil
+	}
+	m, err := mfa.New(mfa.Config{Auth: svc, Store: ms, Key: key})
+	if err != nil {
+		return nil, err
+	}
+	svc.AddSecondFactor(m.TOTPFactor())
+	svc.AddSecondFactor(m.RecoveryFactor())
+	return m, nil
 }
 
 // storeBudget is how long a request may spend on PostgreSQL and Redis on

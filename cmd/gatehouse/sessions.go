@@ -20,6 +20,7 @@ See and end sign-in sessions. USER is a user id or an email address.
 Commands:
   list USER           list the user's live sessions, newest first (--json)
   revoke SESSION_ID   end a session, whoever it belongs to
+  import-jwt-sessions import the Rails app's live sessions from the jwt_sessions gem's Redis
 
 Run 'gatehouse sessions <command> -h' for its flags. To end all of a
 user's sessions and stop them signing in again, use 'gatehouse users lock'.
@@ -28,7 +29,7 @@ user's sessions and stop them signing in again, use 'gatehouse users lock'.
 // runSessions dispatches 'gatehouse sessions …'.
 func runSessions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
-		return usagef("sessions: missing command: list or revoke (see 'gatehouse sessions -h')")
+		return usagef("sessions: missing command: list, revoke or import-jwt-sessions (see 'gatehouse sessions -h')")
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -36,6 +37,8 @@ func runSessions(ctx context.Context, args []string, getenv func(string) string,
 		return runSessionsList(ctx, args, getenv, stdout, stderr)
 	case "revoke":
 		return runSessionsRevoke(ctx, args, getenv, stdout, stderr)
+	case "import-jwt-sessions":
+		return runSessionsImportJWT(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, sessionsUsage)
 		return nil

@@ -127,13 +127,19 @@ func pruneFinishedMails(ctx context.Context, store auth.Store, log *slog.Logger)
 // startPruner deletes ended sessions now and every pruneInterval, in
 // batches so no transaction holds the writer for long, and returns a
 // function that stops it.
-func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
+func startPruner(store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
 	return background(func(ctx context.Context) {
 		tick := time.NewTicker(pruneInterval)
 		defer tick.Stop()
 		for {
 			pruneEndedSessions(ctx, store, log)
 			pruneFinishedMails(ctx, store, log)
+			// One statement: the secrets are few and only ever shrink.
+			if n, err := svc.PruneImportedSecrets(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("pruning imported sessions' secrets", "err", err)
+			} else if n > 0 {
+				log.Info("pruned imported sessions' secrets", "count", n)
+			}
 			if p, ok := store.(auth.ChangeLogPruner); ok {
 				if err := p.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("pruning the session change log", "err", err)

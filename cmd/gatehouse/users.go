@@ -34,6 +34,9 @@ Commands:
   send-reset USER       queue a password-reset mail to the user
   set-password USER     set a new password (from --password-stdin or
                         GATEHOUSE_NEW_PASSWORD) and revoke every session
+  mfa list USER         the second factors a user has
+  mfa reset USER        remove every second factor of a user who lost
+                        theirs; the password alone signs in again
 
 Run 'gatehouse users <command> -h' for its flags.
 `
@@ -67,6 +70,8 @@ func runUsers(ctx context.Context, args []string, getenv func(string) string, st
 		return runUsersSendReset(ctx, args, getenv, stdout, stderr)
 	case "set-password":
 		return runUsersSetPassword(ctx, args, getenv, stdin, stdout, stderr)
+	case "mfa":
+		return runUsersMFA(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usersUsage)
 		return nil

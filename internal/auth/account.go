@@ -29,6 +29,7 @@ func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionInfo, er
 	}
 	out := make([]SessionInfo, len(list))
 	for i, sess := range list {
+		at, _ := sess.lastProof()
 		out[i] = SessionInfo{
 			ID:         sess.ID,
 			CreatedAt:  sess.CreatedAt,
@@ -37,6 +38,10 @@ func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionInfo, er
 			IP:         sess.IP,
 			UserAgent:  sess.UserAgent,
 			Current:    sess.ID == p.SessionID,
+			Pending:    sess.Pending,
+			Methods:    sess.signInMethods(),
+
+			AuthenticatedAt: at,
 		}
 	}
 	return out, nil
@@ -111,26 +116,16 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	// The same admission as a sign-in: a stolen session must not become
-	// an unlimited oracle for the account's password.
-	t, err := s.admitVerify(ctx, "password", u.Email, r.Client, s.devices.parse(r.Client.Device, u.Email))
-	if err != nil {
+	if err := s.requireFactorStepUp(ctx, p); err != nil {
 		return nil, err
 	}
-	var ok bool
 	var hash string
-	err = s.withHashSlot(ctx, "account:"+u.Email, func() (err error) {
-		if ok, _ = s.hasher.Verify(r.CurrentPassword, u.PasswordHash); !ok {
-			return nil
-		}
+	ok, err := s.verifyPassword(ctx, u, r.CurrentPassword, r.Client, func() (err error) {
 		hash, err = s.hasher.Hash(r.Password)
 		return err
 	})
-	if serr := t.settle(ctx, err == nil && ok); err == nil {
-		err = serr
-	}
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
 	if !ok {
 		v.add("current_password", "Current password", "is invalid")
@@ -148,6 +143,31 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, r PasswordCh
 	return s.rotate(ctx, p.SessionID, u, now)
 }
 
+// verifyPassword checks the password of signed-in user u, admitted by the
+// same budgets as a sign-in (a stolen session must not become an
+// unlimited oracle for the password), and only if it matched runs then in
+// the same hash slot.
+func (s *Service) verifyPassword(ctx context.Context, u *User, password string, c Client, then func() error) (bool, error) {
+	t, err := s.admitVerify(ctx, "password", u.Email, c, s.devices.parse(c.Device, u.Email))
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = s.withHashSlot(ctx, "account:"+u.Email, func() error {
+		if ok, _ = s.hasher.Verify(password, u.PasswordHash); !ok || then == nil {
+			return nil
+		}
+		return then()
+	})
+	if serr := t.settle(ctx, err == nil && ok); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return ok, nil
+}
+
 // rotate moves a session to its next generation unconditionally (retrying
 // a lost race), for changes that must re-key the current session.
 func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time) (*Grant, error) {
@@ -160,6 +180,10 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if !sess.Live(now) {
 			return nil, ErrNotAuthorized
 		}
+		sec, err := s.secretsOf(ctx, sess, now)
+		if err != nil {
+			return nil, unavailable(err)
+		}
 		var next *Session
 		err = commit(ctx, func(ctx context.Context) (err error) {
 			next, err = s.store.RotateSession(ctx, id, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))
@@ -171,7 +195,7 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if err != nil {
 			return nil, unavailable(err)
 		}
-		return s.grant(next, u, epoch)
+		return s.grant(next, u, sec, epoch)
 	}
 	return nil, unavailable(errors.New("auth: rotation kept losing the race"))
 }

@@ -37,6 +37,7 @@ func TestSessions(t *testing.T) {
 		want = append(want, auth.SessionInfo{
 			ID: gs[i].SessionID, CreatedAt: created, LastUsedAt: created, ExpiresAt: gs[i].RefreshExpiresAt,
 			IP: testClient.IP, UserAgent: testClient.UserAgent, Current: i == 1,
+			Methods: []auth.Method{auth.MethodPassword}, AuthenticatedAt: created,
 		})
 	}
 	if d := cmp.Diff(got, want); d != "" {

@@ -56,7 +56,11 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	default:
 		return nil, ErrNotAuthorized
 	}
-	p := &Principal{UserID: c.UserID, SessionID: c.RUID, AccessID: c.UID, csrf: [2][]byte{e.csrf}}
+	p := &Principal{
+		UserID: c.UserID, SessionID: c.RUID, AccessID: c.UID,
+		Pending: e.pending, Methods: e.methods, AuthenticatedAt: e.authenticatedAt,
+		csrf: [2][]byte{e.csrf},
+	}
 	if inGrace && e.prevCSRF != nil {
 		p.csrf[1] = e.prevCSRF
 	}

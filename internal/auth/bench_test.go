@@ -3,10 +3,13 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/password"
 )
 
 // BenchmarkAuthenticate is the hot path of every request: a valid token
@@ -66,6 +69,36 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 				return
 			}
 			i++
+		}
+	})
+}
+
+// BenchmarkSignInParallel is a sign-in flood at 16 clients on 2 hash
+// slots with the production argon2id parameters, as `gatehouse bench`'s
+// sign_in at c=16 runs it minus HTTP: what a sign-in costs besides its
+// hash. Compare with password's BenchmarkVerifyDefault (one hash) and
+// profile with -cpuprofile.
+func BenchmarkSignInParallel(b *testing.B) {
+	e := newEnv(b, func(c *auth.Config) {
+		c.Hasher = password.NewHasher(password.DefaultParams())
+		c.HashLimiter = password.NewLimiter(2, time.Minute)
+	})
+	const users = 16
+	for i := range users {
+		e.register(b, fmt.Sprintf("user%d@example.com", i))
+	}
+	ctx := context.Background()
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		email := fmt.Sprintf("user%d@example.com", next.Add(1)%users)
+		for pb.Next() {
+			if _, err := e.svc.SignIn(ctx, auth.Credentials{Email: email, Password: testPassword, Client: testClient}); err != nil {
+				b.Error(err)
+				return
+			}
 		}
 	})
 }

@@ -33,6 +33,11 @@ type cachedSession struct {
 	// from here too.
 	email         string
 	userCreatedAt time.Time
+	// How the generation was proven: only finishing a pending sign-in
+	// changes these, and it rotates.
+	pending         bool
+	methods         []Method
+	authenticatedAt time.Time
 	// stub marks a change announced by another node that this node has not
 	// loaded yet: it only pins the generation a load must reach.
 	stub bool
@@ -57,7 +62,7 @@ func (c *cachedSession) newer(old *cachedSession) bool {
 // cacheEntry is what the cache keeps of sess and its user u: the secrets
 // of the current and previous generation are derived once here, not on
 // every request.
-func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
+func (s *Service) cacheEntry(sess *Session, u *User, sec genSecrets) *cachedSession {
 	e := &cachedSession{
 		userID:        sess.UserID,
 		gen:           sess.Generation,
@@ -65,14 +70,18 @@ func (s *Service) cacheEntry(sess *Session, u *User) *cachedSession {
 		accessExp:     sess.AccessExpiresAt,
 		expiresAt:     sess.ExpiresAt,
 		revoked:       sess.Revoked(),
-		accessID:      s.keys.accessID(sess.ID, sess.Generation),
-		csrf:          s.keys.csrfSecret(sess.ID, sess.Generation),
+		accessID:      sec.accessID(sess.Generation),
+		csrf:          sec.csrf(sess.Generation),
 		email:         u.Email,
 		userCreatedAt: u.CreatedAt,
+
+		pending: sess.Pending,
+		methods: sess.signInMethods(),
 	}
+	e.authenticatedAt, _ = sess.lastProof()
 	if sess.Generation > 0 {
-		e.prevAccessID = s.keys.accessID(sess.ID, sess.Generation-1)
-		e.prevCSRF = s.keys.csrfSecret(sess.ID, sess.Generation-1)
+		e.prevAccessID = sec.accessID(sess.Generation - 1)
+		e.prevCSRF = sec.csrf(sess.Generation - 1)
 	}
 	return e
 }
@@ -102,7 +111,11 @@ func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, e
 	if err != nil {
 		return nil, err
 	}
-	return s.cache.mergeRead(id, s.cacheEntry(sess, u), epoch), nil
+	sec, err := s.secretsOf(ctx, sess, s.clock())
+	if err != nil {
+		return nil, err
+	}
+	return s.cache.mergeRead(id, s.cacheEntry(sess, u, sec), epoch), nil
 }
 
 // cachedUser returns the user of session id (userID) as far as the cache

@@ -11,9 +11,19 @@
 //   - Flows, one file each: register.go, signin.go, refresh.go,
 //     signout.go, authenticate.go, account.go, email.go, recovery.go,
 //     device.go, import.go (storing already-parsed users; the Rails
-//     export formats are package railsimport's).
+//     export formats are package railsimport's), stepup.go (the second
+//     step of a sign-in, passwordless sign-in, step-up), import_sessions.go
+//     (storing already-read sessions; the jwt_sessions store is package
+//     jwtsessions').
+//   - Second factors: factor.go (Method, SecondFactor, AAL). Each kind
+//     of factor lives in a package beside auth that owns its secrets
+//     (mfa: TOTP and recovery codes; passkey: WebAuthn), implements
+//     SecondFactor, and is registered by cmd with AddSecondFactor.
 //   - Shared machinery: grant.go, commit.go and secrets.go (issuing and
-//     committing sessions), cache.go (the session cache, all of it: what
+//     committing sessions), imported.go (an imported session's first
+//     generation, which runs on the secrets it came with), extension.go
+//     (the clock, an address budget, Commit and Audit for packages beside
+//     auth that keep records of their own), cache.go (the session cache, all of it: what
 //     enters it, when it is trusted, how store reads and the change feed
 //     merge into it), limits.go, pace.go and
 //     memcounter.go (budgets), validate.go, outbox.go and mail.go (the
@@ -27,13 +37,28 @@
 //   - the API (package httpapi): Register, SignIn, Refresh, SignOut,
 //     Authenticate and the account, e-mail and recovery flows. Every one
 //     is budgeted and answers in the closed set of Error codes.
+//   - the factor packages (mfa, passkey), after httpapi: they check their
+//     own secrets inside VerifyFactor (the budgets), then ask auth to
+//     record what was proven: FinishSecondFactor (a pending sign-in
+//     becomes a session), SignInWithFactor (a passkey sign-in),
+//     Reauthenticated (a step-up); RequireRecentAuth guards their
+//     dangerous changes, SecondFactors says what a user has.
+//
+// A password sign-in of a user with any enrolled second factor starts a
+// pending session (Session.Pending; --mfa-pending-ttl): its tokens get
+// 401 mfa_required everywhere but the endpoints httpapi serves with
+// secondStep. A session records the methods of its sign-in (its AAL) and
+// its last proof of its user (AuthenticatedAt, AuthenticatedBy).
 //   - the admin CLI (cmd/gatehouse): admin.go (FindUser, CreateUser,
 //     Users, LockUser, UnlockUser, DeleteUser, UserSessions,
-//     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers.
+//     RevokeSessionByID), Mails and RetryMail, SendReset, ImportUsers,
+//     ImportSessions.
 //   - cluster plumbing (cmd/gatehouse's wiring): SessionChanged and
 //     SetFeedHealthy (the change feed), SyncClock and ClockReady,
-//     NextMail and MailDone (package mail's delivery loop), and the
-//     gauges package metrics reads.
+//     NextMail and MailDone (package mail's delivery loop),
+//     PruneImportedSecrets (the pruner), AccessTokenChanges and
+//     NewSessionToken (tokenchanges.go: package jwtsessions' bridge), and
+//     the gauges package metrics reads.
 //
 // # Where a new capability lives
 //

@@ -79,20 +79,12 @@ func (s *Service) ChangeEmail(ctx context.Context, p *Principal, r EmailChange) 
 	if err := v.err(); err != nil {
 		return err
 	}
-	// current_password is a password check like any other: admitted by
-	// the sign-in budgets, or a stolen session could guess it freely.
-	t, err := s.admitVerify(ctx, "password", u.Email, r.Client, s.devices.parse(r.Client.Device, u.Email))
-	if err != nil {
+	if err := s.requireFactorStepUp(ctx, p); err != nil {
 		return err
 	}
-	var ok bool
-	err = s.withHashSlot(ctx, "account:"+u.Email, func() error {
-		ok, _ = s.hasher.Verify(r.CurrentPassword, u.PasswordHash)
-		return nil
-	})
-	if serr := t.settle(ctx, err == nil && ok); err == nil {
-		err = serr
-	}
+	// current_password is a password check like any other: admitted by
+	// the sign-in budgets, or a stolen session could guess it freely.
+	ok, err := s.verifyPassword(ctx, u, r.CurrentPassword, r.Client, nil)
 	if err != nil {
 		return err
 	}

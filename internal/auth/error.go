@@ -31,6 +31,10 @@ const (
 	CodeEmailUnconfirmed     Code = "email_unconfirmed"
 	CodeOutcomeUnknown       Code = "outcome_unknown"
 	CodePositionExpired      Code = "position_expired"
+	// Second factors (stepup.go).
+	CodeMFARequired              Code = "mfa_required"
+	CodeReauthenticationRequired Code = "reauthentication_required"
+	CodeInsufficientAAL          Code = "insufficient_aal"
 )
 
 // Codes lists every code above, for the tests that check each has its
@@ -42,6 +46,7 @@ func Codes() []Code {
 		CodeMethodNotAllowed, CodePayloadTooLarge, CodeUnsupportedMediaType,
 		CodeValidationFailed, CodeRateLimited, CodeUnavailable, CodeTokenInvalid,
 		CodeEmailUnconfirmed, CodeOutcomeUnknown, CodePositionExpired,
+		CodeMFARequired, CodeReauthenticationRequired, CodeInsufficientAAL,
 	}
 }
 
@@ -111,6 +116,28 @@ var (
 	// ErrOutboxFull is returned by MailStore.EnqueueMail when the backlog
 	// is at its bound; clients see it as a temporary failure.
 	ErrOutboxFull = &Error{Code: CodeUnavailable, Message: "Mail queue full, try again later", RetryAfter: time.Minute}
+	// ErrMFARequired answers every request of a pending sign-in but
+	// those that finish it or sign out.
+	ErrMFARequired = &Error{Code: CodeMFARequired, Message: "Second factor required"}
+	// ErrReauthenticationRequired refuses a dangerous change until the
+	// session proves its user again (POST /v1/auth/reauthenticate).
+	ErrReauthenticationRequired = &Error{Code: CodeReauthenticationRequired, Message: "Recent authentication required"}
+	// ErrInsufficientAAL answers /verify?aal=N for a session below N.
+	ErrInsufficientAAL = &Error{Code: CodeInsufficientAAL, Message: "Stronger authentication required"}
+	// ErrNotPending answers an attempt to finish a sign-in that is not
+	// waiting for a second factor.
+	ErrNotPending = &Error{Code: CodeBadRequest, Message: "No sign-in is waiting for a second factor"}
+	// ErrFactorInvalid is a second factor's secret that did not verify
+	// (a wrong, used or expired code, an assertion that failed).
+	ErrFactorInvalid = &Error{Code: CodeValidationFailed, Message: "Code is invalid",
+		Details: map[string][]string{"code": {"is invalid"}}}
+	// ErrSecondFactorNeeded refuses a password step-up of a user who has
+	// a second factor.
+	ErrSecondFactorNeeded = &Error{Code: CodeValidationFailed, Message: "Password is not enough: use a second factor",
+		Details: map[string][]string{"password": {"is not enough: use a second factor"}}}
+	// ErrPasswordInvalid is a wrong password at a step-up.
+	ErrPasswordInvalid = &Error{Code: CodeValidationFailed, Message: "Password is invalid",
+		Details: map[string][]string{"password": {"is invalid"}}}
 	// ErrConflict is returned by SessionStore.RotateSession when the session
 	// moved on (another refresh won) or was revoked in the meantime.
 	ErrConflict = errors.New("auth: session changed concurrently")
@@ -127,6 +154,10 @@ func ErrorCode(err error) Code {
 	}
 	return CodeUnavailable
 }
+
+// Unavailable is unavailable for the packages beside auth (mfa,
+// passkey) whose flows answer in auth's codes.
+func Unavailable(err error) error { return unavailable(err) }
 
 // unavailable wraps an internal cause as ErrUnavailable, keeping the cause
 // for the logs.

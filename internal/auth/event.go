@@ -19,6 +19,15 @@ const (
 	EventEmailConfirmed  EventType = "email_confirmed"
 	EventEmailChanged    EventType = "email_changed"
 
+	// Second factors. A pending sign-in is not yet signed in; it becomes
+	// sign_in when a second factor finishes it.
+	EventSecondFactorPending EventType = "second_factor_pending"
+	EventSecondFactorFailed  EventType = "second_factor_failed"
+	EventReauthenticated     EventType = "reauthenticated"
+	EventFactorAdded         EventType = "factor_added"
+	EventFactorRemoved       EventType = "factor_removed"
+	EventRecoveryCodeUsed    EventType = "recovery_code_used"
+
 	// Administration (the command line).
 	EventUserCreated     EventType = "user_created"
 	EventAccountUnlocked EventType = "account_unlocked"

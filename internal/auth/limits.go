@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -47,6 +48,15 @@ type Limits struct {
 	// to AccountMaxDelay, for every unknown device.
 	AccountFreeFailures int
 	AccountMaxDelay     time.Duration
+	// FactorPerSession checks of a second factor (or re-authentications)
+	// are allowed per session in each window of the pending-sign-in
+	// lifetime: a pending sign-in gets that many guesses in all. Past
+	// FactorFreeFailures failures on one account, from any sessions, the
+	// doubling back-off applies to the account's second factors, up to
+	// AccountMaxDelay: signing in again (the attacker knows the password)
+	// gives fresh sessions but not fresh guesses.
+	FactorPerSession   int
+	FactorFreeFailures int
 }
 
 // DefaultLimits are the production defaults (documented in docs/api.md).
@@ -59,6 +69,8 @@ func DefaultLimits() Limits {
 		PairMaxDelay:        15 * time.Minute,
 		AccountFreeFailures: 20,
 		AccountMaxDelay:     time.Hour,
+		FactorPerSession:    5,
+		FactorFreeFailures:  10,
 	}
 }
 
@@ -79,6 +91,9 @@ const (
 type limiter struct {
 	Limits
 	c Counter
+	// factorWindow is the window of FactorPerSession: the pending-sign-in
+	// lifetime.
+	factorWindow time.Duration
 }
 
 func limitKey(parts ...string) string {
@@ -99,7 +114,7 @@ func accountBackoff(email string) string { return "backoff:acct:" + limitKey(ema
 func (l *limiter) rate(action, addr string) Rate {
 	perMinute := l.RefreshPerIP
 	switch action {
-	case "sign_in", "password":
+	case "sign_in", "password", "factor":
 		perMinute = l.SignInPerIP
 	case "register":
 		perMinute = l.RegisterPerIP
@@ -159,6 +174,15 @@ func (l *limiter) admitVerify(ctx context.Context, action, email string, c Clien
 			{Key: accountBackoff(email), Free: int64(l.AccountFreeFailures), MaxDelay: l.AccountMaxDelay, Memory: failureMemory},
 		}
 	}
+	// A success gives back what the attempt was judged on. From a known
+	// device that is the device's budget only: the owner's routine
+	// sign-ins must not refund an attacker's account-wide budget.
+	return l.admitTicket(ctx, a)
+}
+
+// admitTicket admits a and returns the ticket that settles it: its slots
+// to free, and its back-offs to clear on success.
+func (l *limiter) admitTicket(ctx context.Context, a Admission) (*ticket, error) {
 	if err := l.admit(ctx, a); err != nil {
 		return nil, err
 	}
@@ -166,13 +190,31 @@ func (l *limiter) admitVerify(ctx context.Context, action, email string, c Clien
 	for _, s := range a.Slots {
 		t.slots = append(t.slots, s.Key)
 	}
-	// A success gives back what the attempt was judged on. From a known
-	// device that is the device's budget only: the owner's routine
-	// sign-ins must not refund an attacker's account-wide budget.
 	for _, b := range a.Backoffs {
 		t.clear = append(t.clear, b.Key)
 	}
 	return t, nil
+}
+
+// admitFactor admits one check of a second factor, or a password
+// re-authentication, by session sessionID of userID from c, before the
+// check runs. Without a session (a passkey sign-in, where the assertion
+// names the user) only the address's budget applies.
+func (l *limiter) admitFactor(ctx context.Context, userID int64, sessionID string, c Client) (*ticket, error) {
+	if l == nil {
+		return nil, nil
+	}
+	a := Admission{Holder: rand.Text(), SlotTTL: slotTTL}
+	if addr := c.limitAddr(); addr != "" {
+		a.Rates = []Rate{l.rate("factor", addr)}
+	}
+	if sessionID != "" {
+		user := strconv.FormatInt(userID, 10)
+		a.Rates = append(a.Rates, Rate{Key: "factor:session:" + limitKey(sessionID), Limit: int64(l.FactorPerSession), Window: l.factorWindow})
+		a.Backoffs = []Backoff{{Key: "backoff:factor:" + limitKey(user), Free: int64(l.FactorFreeFailures), MaxDelay: l.AccountMaxDelay, Memory: failureMemory}}
+		a.Slots = []Slot{{Key: "slot:factor:" + limitKey(user), Max: SlotsPerAccount}}
+	}
+	return l.admitTicket(ctx, a)
 }
 
 // settle ends an admitted verification: the slots are freed and, on

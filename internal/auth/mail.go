@@ -22,6 +22,10 @@ const (
 	KindEmailChange MailKind = "email_change"
 	// KindEmailChangeNotice tells the old address of a change request.
 	KindEmailChangeNotice MailKind = "email_change_notice"
+	// Second factors (FactorChanged): notices to the owner.
+	KindFactorAdded      MailKind = "factor_added"
+	KindFactorRemoved    MailKind = "factor_removed"
+	KindRecoveryCodeUsed MailKind = "recovery_code_used"
 )
 
 // MailState is where a mail is in the outbox.

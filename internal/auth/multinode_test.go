@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -139,4 +140,24 @@ func TestMultiNode_StaleLoadCannotResurrect(t *testing.T) {
 		checkAuth(t, b, "token on B, store behind the notice", g.AccessToken, auth.ErrNotAuthorized)
 		checkAuth(t, a, "token on A", g.AccessToken, nil)
 	})
+}
+
+// B still caches generation 0 when it is shown the refresh token A
+// already rotated away from: B's compare-and-swap from its cached
+// generation loses, and the authoritative read decides: in the grace
+// window the current tokens, after it reuse, which revokes the session.
+func TestMultiNode_RefreshWithStaleCache(t *testing.T) {
+	t.Parallel()
+	e, _, b, g0 := twoNodes(t)
+	e.clock.Advance(time.Minute)
+	g1 := e.refresh(t, auth.RefreshRequest{RefreshToken: g0.RefreshToken})
+	got, err := b.Refresh(t.Context(), auth.RefreshRequest{RefreshToken: g0.RefreshToken, Client: testClient})
+	if err != nil || got.RefreshToken != g1.RefreshToken {
+		t.Fatalf("refresh on B with the previous token in grace = %v; want A's current tokens", err)
+	}
+	e.clock.Advance(10 * time.Second)
+	if _, err := b.Refresh(t.Context(), auth.RefreshRequest{RefreshToken: g0.RefreshToken, Client: testClient}); !errors.Is(err, auth.ErrRefreshReused) {
+		t.Fatalf("refresh on B with the previous token after grace = %v, want ErrRefreshReused", err)
+	}
+	checkAuth(t, b, "current token on B after reuse", g1.AccessToken, auth.ErrNotAuthorized)
 }

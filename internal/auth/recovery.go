@@ -168,5 +168,5 @@ func (s *Service) ResetPassword(ctx context.Context, r PasswordReset) (*Grant, e
 	if err := s.enqueue(ctx, KindPasswordChanged, u.Email, u.ID); err != nil {
 		s.log.Warn("password-changed notice not queued", "user_id", u.ID, "err", err)
 	}
-	return s.startSession(ctx, u, r.Client, now, "reset")
+	return s.startSession(ctx, u, r.Client, now, MethodPassword, "reset")
 }

@@ -27,7 +27,7 @@ type RefreshRequest struct {
 type presented struct {
 	sessionID string
 	userID    int64 // 0 for refresh tokens, which carry no user
-	gen       func(current int64) int64
+	gen       func(current int64, sec genSecrets) int64
 }
 
 // Refresh rotates a session: the credential presented must be the current
@@ -45,6 +45,9 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 	if err != nil {
 		return nil, err
 	}
+	if g, done, err := s.rotateCached(ctx, r, p); done {
+		return g, err
+	}
 	// Two rounds at most: losing the rotation race makes the presented
 	// generation the previous one, which the second round answers.
 	for range 2 {
@@ -57,9 +60,19 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 		if !sess.Live(now) || (p.userID != 0 && p.userID != sess.UserID) {
 			return nil, ErrNotAuthorized
 		}
-		gen := p.gen(sess.Generation)
+		if sess.Pending {
+			// A pending sign-in lives minutes and is finished, not
+			// refreshed: refreshing would let a password alone keep a
+			// session going.
+			return nil, ErrMFARequired
+		}
+		sec, err := s.secretsOf(ctx, sess, now)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		gen := p.gen(sess.Generation, sec)
 		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
-		if r.CheckCSRF && !s.csrfOK(r.CSRFToken, sess, gen, inGrace) {
+		if r.CheckCSRF && !csrfOK(r.CSRFToken, sess, sec, gen, inGrace) {
 			return nil, ErrCSRFInvalid
 		}
 		switch {
@@ -77,16 +90,62 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 			}
 			s.changed.fire()
 			s.onEvent(Event{Type: EventRefreshed, UserID: sess.UserID, SessionID: sess.ID, IP: r.Client.IP})
-			return s.grantFor(ctx, next, epoch)
+			return s.grantFor(ctx, next, sec, epoch)
 		case gen == sess.Generation-1 && gen >= 0 && inGrace:
 			// gen >= 0: -1 means "older than the previous generation",
 			// which at generation 0 would otherwise read as the previous.
-			return s.grantFor(ctx, sess, epoch)
+			return s.grantFor(ctx, sess, sec, epoch)
+		case sec.imported != nil && sess.Generation == 0:
+			// A token of this session that Gatehouse never knew: the
+			// Rails app refreshed it after the import. That is its
+			// history, not a replay of Gatehouse's: refuse the token,
+			// keep the session.
+			return nil, ErrNotAuthorized
 		default:
 			return nil, s.reuseDetected(ctx, sess, r.Client, now)
 		}
 	}
 	return nil, unavailable(errors.New("auth: refresh kept losing the rotation race"))
+}
+
+// rotateCached is the common refresh in one statement instead of two: the
+// session is in this node's cache, and the credential is of the
+// generation the cache holds. Then the compare-and-swap alone decides,
+// without reading the session first: it succeeds only if that generation
+// is still the current one and the session is not revoked, and everything
+// else the read would be checked for is fixed for a session's life (its
+// user, its end) or derived from the generation (the CSRF secret). Any
+// doubt (not cached, another generation, a lost swap) returns done false,
+// and the authoritative read decides as before. A condition added to the
+// refresh below must hold here too, or rule this path out.
+func (s *Service) rotateCached(ctx context.Context, r RefreshRequest, p presented) (g *Grant, done bool, err error) {
+	epoch := s.cache.currentEpoch()
+	e, ok := s.cache.get(p.sessionID)
+	now := s.clock()
+	// Derived secrets only: an imported session's first generation (the
+	// one that runs on secrets it came with) never matches them, so it
+	// takes the authoritative path, and every generation after it is
+	// derived.
+	sec := s.derivedSecrets(p.sessionID)
+	if !ok || e.stub || e.revoked || e.pending || !now.Before(e.expiresAt) || (p.userID != 0 && p.userID != e.userID) ||
+		p.gen(e.gen, sec) != e.gen || (r.CheckCSRF && !csrf.Valid(r.CSRFToken, e.csrf)) {
+		return nil, false, nil
+	}
+	var next *Session
+	err = commit(ctx, func(ctx context.Context) (err error) {
+		next, err = s.store.RotateSession(ctx, p.sessionID, e.gen, now, s.accessExpiry(now, e.expiresAt))
+		return err
+	})
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, notAuthorized(err)
+	}
+	s.changed.fire()
+	s.onEvent(Event{Type: EventRefreshed, UserID: next.UserID, SessionID: next.ID, IP: r.Client.IP})
+	g, err = s.grantFor(ctx, next, sec, epoch)
+	return g, true, err
 }
 
 // presented checks the credential's signature and says which session and
@@ -97,15 +156,15 @@ func (s *Service) presented(r RefreshRequest) (presented, error) {
 		if !ok {
 			return presented{}, ErrNotAuthorized
 		}
-		return presented{sessionID: id, gen: func(int64) int64 { return gen }}, nil
+		return presented{sessionID: id, gen: func(int64, genSecrets) int64 { return gen }}, nil
 	}
 	c, err := s.tokens.Verify(r.AccessToken, s.now())
 	if err != nil && !errors.Is(err, token.ErrExpired) {
 		return presented{}, ErrNotAuthorized
 	}
-	gen := func(current int64) int64 {
+	gen := func(current int64, sec genSecrets) int64 {
 		for g := current; g >= 0 && g > current-maxGenerationSearch; g-- {
-			if c.UID == s.keys.accessID(c.RUID, g) {
+			if c.UID == sec.accessID(g) {
 				return g
 			}
 		}
@@ -128,27 +187,27 @@ const maxGenerationSearch = 64
 // revoke the session), not refused as a CSRF failure that leaves the
 // attacker in. A cross-site page knows no CSRF token at all, so this opens
 // nothing to it.
-func (s *Service) csrfOK(tok string, sess *Session, presentedGen int64, inGrace bool) bool {
-	if csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation)) {
+func csrfOK(tok string, sess *Session, sec genSecrets, presentedGen int64, inGrace bool) bool {
+	if csrf.Valid(tok, sec.csrf(sess.Generation)) {
 		return true
 	}
-	if inGrace && sess.Generation > 0 && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, sess.Generation-1)) {
+	if inGrace && sess.Generation > 0 && csrf.Valid(tok, sec.csrf(sess.Generation-1)) {
 		return true
 	}
-	return presentedGen >= 0 && presentedGen < sess.Generation && csrf.Valid(tok, s.keys.csrfSecret(sess.ID, presentedGen))
+	return presentedGen >= 0 && presentedGen < sess.Generation && csrf.Valid(tok, sec.csrf(presentedGen))
 }
 
 // grantFor grants sess, taking the user's email from the cache when it
 // can: a refresh then reads only the session row.
-func (s *Service) grantFor(ctx context.Context, sess *Session, epoch uint64) (*Grant, error) {
+func (s *Service) grantFor(ctx context.Context, sess *Session, sec genSecrets, epoch uint64) (*Grant, error) {
 	if u, ok := s.cachedUser(sess.ID, sess.UserID); ok {
-		return s.grant(sess, u, epoch)
+		return s.grant(sess, u, sec, epoch)
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if err != nil {
 		return nil, notAuthorized(err)
 	}
-	return s.grant(sess, u, epoch)
+	return s.grant(sess, u, sec, epoch)
 }
 
 // reuseDetected revokes the session a stale credential belongs to.

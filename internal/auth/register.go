@@ -55,7 +55,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 	// is confirmed: Register then returns a nil Grant.
 	var sess *Session
 	if !s.requireConfirm {
-		sess = s.newSession(0, r.Client, now)
+		sess = s.newSession(0, r.Client, now, MethodPassword)
 	}
 	epoch := s.cache.currentEpoch()
 	err = commit(ctx, func(ctx context.Context) error { return s.store.CreateUser(ctx, u, sess) })
@@ -71,5 +71,5 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Grant, error) 
 		return nil, nil
 	}
 	s.onEvent(Event{Type: EventRegistered, UserID: u.ID, SessionID: sess.ID, IP: r.Client.IP})
-	return s.grant(sess, u, epoch)
+	return s.grant(sess, u, s.derivedSecrets(sess.ID), epoch)
 }

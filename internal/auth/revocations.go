@@ -70,9 +70,16 @@ func (s *Service) Revocations(ctx context.Context, after int64, limit int) ([]Re
 			Exp: c.AccessExpiresAt.Unix()}
 		if !c.Revoked {
 			r.Type = RevocationRotated
-			r.UID = s.keys.accessID(c.SessionID, c.Generation)
+			sec := s.derivedSecrets(c.SessionID)
+			if c.Generation == 1 {
+				// The previous generation may be an imported session's.
+				if sec, err = s.secretsByID(ctx, c.SessionID); err != nil {
+					return nil, err
+				}
+			}
+			r.UID = sec.accessID(c.Generation)
 			if c.Generation > 0 {
-				r.PrevUID = s.keys.accessID(c.SessionID, c.Generation-1)
+				r.PrevUID = sec.accessID(c.Generation - 1)
 				r.PrevUntilMS = c.RotatedAt.Add(s.grace).UnixMilli()
 			}
 		}

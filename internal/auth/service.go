@@ -62,6 +62,12 @@ type Config struct {
 	// RequireEmailConfirmation refuses sign-in to unconfirmed addresses,
 	// and registration then starts no session.
 	RequireConfirmed bool
+	// PendingTTL is how long a sign-in waits for its second factor;
+	// default 5m.
+	PendingTTL time.Duration
+	// StepUpMaxAge is how recent the last proof of a session must be for
+	// a dangerous change (RequireRecentAuth); default 10m.
+	StepUpMaxAge time.Duration
 }
 
 // Service implements the use cases of the API on top of a Store.
@@ -95,6 +101,10 @@ type Service struct {
 	requireConfirm  bool
 	// changed wakes revocation streams (revocations.go).
 	changed signal
+	// Second factors (factor.go, stepup.go).
+	factors      []SecondFactor
+	pendingTTL   time.Duration
+	stepUpMaxAge time.Duration
 }
 
 // NewService checks cfg and builds a Service.
@@ -111,6 +121,8 @@ func NewService(cfg Config) (*Service, error) {
 	withDefault(&cfg.ResetTTL, 30*time.Minute)
 	withDefault(&cfg.MaxPendingMails, 10_000)
 	withDefault(&cfg.MaxClockSkew, 30*time.Second)
+	withDefault(&cfg.PendingTTL, 5*time.Minute)
+	withDefault(&cfg.StepUpMaxAge, 10*time.Minute)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -163,9 +175,12 @@ func NewService(cfg Config) (*Service, error) {
 		resetTTL:        cfg.ResetTTL,
 		maxPendingMails: cfg.MaxPendingMails,
 		requireConfirm:  cfg.RequireConfirmed,
+
+		pendingTTL:   cfg.PendingTTL,
+		stepUpMaxAge: cfg.StepUpMaxAge,
 	}
 	if cfg.Counter != nil {
-		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter}
+		s.limits = &limiter{Limits: withDefaultLimits(cfg.Limits), c: cfg.Counter, factorWindow: cfg.PendingTTL}
 	}
 	s.now = s.correctedNow
 	return s, nil
@@ -231,5 +246,7 @@ func withDefaultLimits(l Limits) Limits {
 	withDefault(&l.PairMaxDelay, d.PairMaxDelay)
 	withDefault(&l.AccountFreeFailures, d.AccountFreeFailures)
 	withDefault(&l.AccountMaxDelay, d.AccountMaxDelay)
+	withDefault(&l.FactorPerSession, d.FactorPerSession)
+	withDefault(&l.FactorFreeFailures, d.FactorFreeFailures)
 	return l
 }

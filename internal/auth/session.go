@@ -25,6 +25,38 @@ type Session struct {
 	RevokedAt  time.Time // zero while live
 	IP         string
 	UserAgent  string
+	// Pending marks a password sign-in of a user with a second factor that
+	// has not been completed yet: its tokens can only finish the second
+	// step or sign out (httpapi), and it lives minutes, not days.
+	Pending bool
+	// Methods are how the sign-in was proven, in the order they were
+	// (password, then totp); they set the session's AAL. Only finishing a
+	// pending sign-in changes them, and that rotates the session, so every
+	// node's cached copy of a generation holds the right ones.
+	Methods []Method
+	// AuthenticatedAt is when the session last proved its user (the
+	// sign-in, or a later step-up), and AuthenticatedBy with what: the
+	// step-up rule (RequireRecentAuth) reads them from the store.
+	AuthenticatedAt time.Time
+	AuthenticatedBy Method
+}
+
+// signInMethods are s.Methods, or a password for a session stored before
+// second factors existed (or bulk-imported), which was a password sign-in.
+func (s *Session) signInMethods() []Method {
+	if len(s.Methods) == 0 {
+		return []Method{MethodPassword}
+	}
+	return s.Methods
+}
+
+// lastProof is when and how s last proved its user; a session that does
+// not say was proven by its password when it was created.
+func (s *Session) lastProof() (time.Time, Method) {
+	if s.AuthenticatedAt.IsZero() {
+		return s.CreatedAt, MethodPassword
+	}
+	return s.AuthenticatedAt, s.AuthenticatedBy
 }
 
 // Revoked reports whether the session was ended.
@@ -46,6 +78,9 @@ type Grant struct {
 	// DeviceToken is set by SignIn: the device token to hand the client
 	// for its next sign-ins (device.go).
 	DeviceToken string
+	// SecondFactors is set when the grant is of a pending sign-in: the
+	// kinds of second factor that can finish it.
+	SecondFactors []Method
 }
 
 // Principal is the authenticated caller of a request.
@@ -53,10 +88,21 @@ type Principal struct {
 	UserID    int64
 	SessionID string
 	AccessID  string // uid of the presented access token
+	// Pending: the session waits for its second factor (Session.Pending).
+	Pending bool
+	// Methods are how the session's sign-in was proven (Session.Methods).
+	Methods []Method
+	// AuthenticatedAt is when this node last knew the session to prove
+	// its user; a step-up on another node shows from the session's next
+	// refresh (RequireRecentAuth reads the store, not this).
+	AuthenticatedAt time.Time
 	// csrf holds the secrets a request may carry: the current one and,
 	// during the refresh grace window, the previous one.
 	csrf [2][]byte
 }
+
+// AAL is the principal's authenticator assurance level (see AAL).
+func (p *Principal) AAL() int { return AAL(p.Methods) }
 
 // SessionInfo is a session as its owner sees it in the session list.
 type SessionInfo struct {
@@ -67,6 +113,10 @@ type SessionInfo struct {
 	IP         string
 	UserAgent  string
 	Current    bool
+	Pending    bool
+	Methods    []Method
+	// AuthenticatedAt is the session's last proof: sign-in or step-up.
+	AuthenticatedAt time.Time
 }
 
 // Client describes where a request came from, recorded on new sessions and

@@ -57,7 +57,7 @@ func (s *Service) SignIn(ctx context.Context, c Credentials) (*Grant, error) {
 			return nil, unavailable(err)
 		}
 	}
-	g, err := s.startSession(ctx, u, c.Client, now, "")
+	g, err := s.startSession(ctx, u, c.Client, now, MethodPassword, "")
 	if err != nil {
 		return nil, err
 	}

@@ -63,9 +63,10 @@ type UserStore interface {
 // SessionStore keeps sessions.
 type SessionStore interface {
 	// CreateSession inserts s. If the user then has more than maxPerUser
-	// live sessions (maxPerUser > 0), the oldest are revoked at
-	// s.CreatedAt in the same transaction and their ids returned, oldest
-	// first; s itself is never evicted. ErrNotFound if the user is absent.
+	// live sessions that are not pending (maxPerUser > 0), the oldest
+	// others are revoked at s.CreatedAt in the same transaction and their
+	// ids returned, oldest first; s itself is never evicted. ErrNotFound
+	// if the user is absent.
 	CreateSession(ctx context.Context, s *Session, maxPerUser int) (evicted []string, err error)
 	// Session returns ErrNotFound if absent.
 	Session(ctx context.Context, id string) (*Session, error)
@@ -74,6 +75,18 @@ type SessionStore interface {
 	// that generation and not revoked; otherwise ErrConflict. ErrNotFound if
 	// absent. It returns the updated session.
 	RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*Session, error)
+	// FinishSession completes pending session id: only if it is still at
+	// generation from, pending and not revoked, it moves to from+1 with
+	// f's times and methods (RotatedAt = LastUsedAt = AuthenticatedAt =
+	// f.At, AuthenticatedBy = the last method) and stops being pending;
+	// otherwise ErrConflict. ErrNotFound if absent. If the user then has
+	// more than maxPerUser live sessions that are not pending
+	// (maxPerUser > 0), the oldest others are revoked at f.At in the same
+	// transaction and their ids returned, oldest first.
+	FinishSession(ctx context.Context, id string, from int64, f SessionFinish, maxPerUser int) (*Session, []string, error)
+	// SetSessionProof records a step-up of session id: AuthenticatedAt =
+	// at, AuthenticatedBy = m. ErrNotFound if absent or revoked.
+	SetSessionProof(ctx context.Context, id string, at time.Time, m Method) error
 	// RevokeSession revokes session id at at (a no-op if already revoked).
 	// ErrNotFound if absent.
 	RevokeSession(ctx context.Context, id string, at time.Time) error
@@ -88,4 +101,12 @@ type SessionStore interface {
 	// DeleteEndedSessions deletes up to limit sessions that expired or were
 	// revoked before before, and returns how many it deleted.
 	DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// SessionFinish is how FinishSession completes a pending sign-in.
+type SessionFinish struct {
+	At              time.Time
+	AccessExpiresAt time.Time
+	ExpiresAt       time.Time
+	Methods         []Method
 }

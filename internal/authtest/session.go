@@ -409,3 +409,74 @@ func testDeleteEndedSessions(t *testing.T, st auth.Store) {
 		}
 	}
 }
+
+// testConcurrentWritesFailAlone: writes that fail (a lost compare-and-swap,
+// an insert for a user that does not exist, a revocation of no session)
+// racing with writes that succeed, as a store that commits concurrent
+// writes together (SQLite's group commit) sees them: each gets its own
+// answer, and every success is stored.
+func testConcurrentWritesFailAlone(t *testing.T, st auth.Store) {
+	ctx := t.Context()
+	u, shared := mustCreateUser(t, st, "ada@example.com")
+	const n = 8
+	own := make([]*auth.Session, n)
+	for i := range own {
+		own[i] = mustCreateSession(t, st, newSession(u.ID, t0))
+	}
+	fresh := make([]*auth.Session, n)
+	for i := range fresh {
+		fresh[i] = newSession(u.ID, t0)
+	}
+	type answer struct {
+		what string
+		err  error
+	}
+	answers := make([]answer, 5*n)
+	Concurrently(5*n, func(i int) {
+		at := t0.Add(time.Duration(i+1) * time.Second)
+		switch k := i % n; i / n {
+		case 0: // all race for the same generation of one session
+			_, err := st.RotateSession(ctx, shared.ID, shared.Generation, at, at.Add(time.Minute))
+			answers[i] = answer{"rotate the shared session", err}
+		case 1:
+			_, err := st.RotateSession(ctx, own[k].ID, 0, at, at.Add(time.Minute))
+			answers[i] = answer{"rotate an own session", err}
+		case 2:
+			_, err := st.CreateSession(ctx, fresh[k], 0)
+			answers[i] = answer{"create a session", err}
+		case 3:
+			s := newSession(u.ID+1000, t0)
+			_, err := st.CreateSession(ctx, s, 0)
+			answers[i] = answer{"create a session of no user", err}
+		case 4:
+			answers[i] = answer{"revoke no session", st.RevokeSession(ctx, newSessionID(), at)}
+		}
+	})
+	won := 0
+	for i, a := range answers {
+		var ok bool
+		switch i / n {
+		case 0:
+			if a.err == nil {
+				won++
+			}
+			ok = a.err == nil || errors.Is(a.err, auth.ErrConflict)
+		case 1, 2:
+			ok = a.err == nil
+		case 3, 4:
+			ok = errors.Is(a.err, auth.ErrNotFound)
+		}
+		if !ok {
+			t.Errorf("%s (goroutine %d): %v", a.what, i, a.err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d of %d racing rotations of one generation won, want 1", won, n)
+	}
+	for i := range n {
+		if got := mustSession(t, st, own[i].ID); got.Generation != 1 {
+			t.Errorf("own session %d at generation %d after its rotation, want 1", i, got.Generation)
+		}
+		mustSession(t, st, fresh[i].ID)
+	}
+}

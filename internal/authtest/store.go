@@ -63,6 +63,7 @@ func storeTests() []storeTest {
 		{"RotateSession_Revoked", testRotateSessionRevoked},
 		{"RotateSession_NotFound", testRotateSessionNotFound},
 		{"RotateSession_Concurrent", testRotateSessionConcurrent},
+		{"ConcurrentWrites_FailAlone", testConcurrentWritesFailAlone},
 		{"RevokeSession", testRevokeSession},
 		{"RevokeUserSessions", testRevokeUserSessions},
 		{"ListSessions", testListSessions},
@@ -71,6 +72,13 @@ func storeTests() []storeTest {
 		{"SessionChanges_Empty", testSessionChangesEmpty},
 		{"SessionChanges_Concurrent", testSessionChangesConcurrent},
 		{"ServiceTokens", testServiceTokens},
+
+		{"SessionProof_RoundTrip", testSessionProofRoundTrip},
+		{"FinishSession", testFinishSession},
+		{"FinishSession_Refused", testFinishSessionRefused},
+		{"FinishSession_Concurrent", testFinishSessionConcurrent},
+		{"MaxPerUser_SkipsPending", testMaxPerUserSkipsPending},
+		{"SetSessionProof", testSetSessionProof},
 
 		{"Ready", testReady},
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,18 +11,58 @@ import (
 	"strings"
 )
 
+// APIs are the APIs the bench can load (--api): Gatehouse's own, and
+// Supabase Auth's (GoTrue), for a side-by-side run against a peer on the
+// same machine and database (docs/benchmarks.md has the recipe).
+var APIs = []string{"gatehouse", "gotrue"}
+
+// GoTrueScenarios are the scenarios GoTrue's API has a counterpart for:
+// sign-in and refresh are POST /token, me is GET /user, sign_out is POST
+// /logout, register is POST /signup.
+var GoTrueScenarios = []string{"baseline", "argon2", "register", "sign_in", "me", "refresh", "sign_out"}
+
 // api makes the requests of the scenarios and of their setup, over the
-// header (token) transport, to the Gatehouse at base.
+// header (token) transport, to the Gatehouse at base, or with gotrue set
+// to the Supabase Auth (GoTrue) server at base.
 type api struct {
 	client *http.Client
-	base   string // gatehouse base URL
+	base   string // the server's base URL
+	gotrue bool
 }
 
 // signIn signs email in with benchPassword, decoding the tokens into g if
 // it is not nil.
 func (a *api) signIn(ctx context.Context, email string, g *grantBody) error {
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
+	if a.gotrue {
+		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/token?grant_type=password", body: body, want: http.StatusOK}, into(g)...)
+	}
 	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
+}
+
+// refresh exchanges refresh token tok for new tokens, decoded into g.
+func (a *api) refresh(ctx context.Context, tok string, g *grantBody) error {
+	if a.gotrue {
+		body := fmt.Appendf(nil, `{"refresh_token":%q}`, tok)
+		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/token?grant_type=refresh_token", body: body, want: http.StatusOK}, g)
+	}
+	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/refresh", refresh: tok, tokens: true, want: http.StatusOK}, g)
+}
+
+// me asks who access token tok belongs to.
+func (a *api) me(ctx context.Context, tok string) error {
+	if a.gotrue {
+		return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/user", bearer: tok, want: http.StatusOK})
+	}
+	return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/v1/auth/me", bearer: tok, want: http.StatusOK})
+}
+
+// signOut ends the session of access token tok.
+func (a *api) signOut(ctx context.Context, tok string) error {
+	if a.gotrue {
+		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/logout", bearer: tok, want: http.StatusNoContent})
+	}
+	return a.send(ctx, apiCall{method: http.MethodDelete, url: a.base + "/v1/auth/sign_out", bearer: tok, want: http.StatusOK})
 }
 
 // forgot asks for a password-reset mail for email.
@@ -33,6 +74,11 @@ func (a *api) forgot(ctx context.Context, email string) error {
 // register registers email with benchPassword, decoding the tokens into g
 // if it is not nil.
 func (a *api) register(ctx context.Context, email string, g *grantBody) error {
+	if a.gotrue {
+		// With GOTRUE_MAILER_AUTOCONFIRM=true the answer holds a session.
+		body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
+		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/signup", body: body, want: http.StatusOK}, into(g)...)
+	}
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q,"password_confirmation":%q}`, email, benchPassword, benchPassword)
 	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth", body: body, tokens: true, want: http.StatusCreated}, into(g)...)
 }
@@ -60,6 +106,22 @@ type apiCall struct {
 type grantBody struct {
 	Access  string `json:"access"`
 	Refresh string `json:"refresh"`
+}
+
+// UnmarshalJSON reads Gatehouse's body and GoTrue's, which names the
+// tokens access_token and refresh_token.
+func (g *grantBody) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Access       string `json:"access"`
+		Refresh      string `json:"refresh"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	g.Access, g.Refresh = cmp.Or(v.Access, v.AccessToken), cmp.Or(v.Refresh, v.RefreshToken)
+	return nil
 }
 
 // statusError is an answer other than the one a scenario expects.

@@ -45,6 +45,7 @@ const (
 // has checked it.
 type Config struct {
 	URL       string // a running loopback server to load; "" starts one
+	API       string // the API of the server at URL: "gatehouse" or "gotrue" (see APIs)
 	DB        string // database of the server the bench starts; "" is SQLite in a temporary folder
 	Levels    []int
 	Duration  time.Duration
@@ -91,7 +92,7 @@ func Run(ctx context.Context, cfg *Config, bin Binary, stdout, stderr io.Writer)
 		tmp:    tmp,
 		runID:  runID,
 		hasher: password.NewHasher(password.DefaultParams()),
-		api:    &api{client: client},
+		api:    &api{client: client, gotrue: cfg.API == "gotrue"},
 		srv:    &servers{bin: bin, tmp: tmp, prog: prog, client: client},
 		cells:  map[cellKey]loadgen.Result{},
 	}

@@ -22,10 +22,12 @@ func (r *runner) doer(sc string, c int) func(context.Context, int) error {
 			_, err := r.hasher.Hash(benchPassword)
 			return err
 		}
-	case "verify", "me":
+	case "verify":
 		return func(ctx context.Context, w int) error {
-			return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/v1/auth/" + sc, bearer: fx.access[w], want: http.StatusOK})
+			return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/v1/auth/verify", bearer: fx.access[w], want: http.StatusOK})
 		}
+	case "me":
+		return func(ctx context.Context, w int) error { return a.me(ctx, fx.access[w]) }
 	case "register":
 		return func(ctx context.Context, w int) error {
 			return a.register(ctx, fmt.Sprintf("r%s-%d@bench.example.com", r.runID, fx.regSeq.Add(1)), nil)
@@ -41,7 +43,7 @@ func (r *runner) doer(sc string, c int) func(context.Context, int) error {
 	case "refresh":
 		return func(ctx context.Context, w int) error {
 			var g grantBody
-			err := a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/refresh", refresh: fx.refresh[w], tokens: true, want: http.StatusOK}, &g)
+			err := a.refresh(ctx, fx.refresh[w], &g)
 			if err == nil {
 				fx.refresh[w] = g.Refresh
 			}
@@ -54,7 +56,7 @@ func (r *runner) doer(sc string, c int) func(context.Context, int) error {
 			if i >= int64(len(toks)) {
 				return loadgen.ErrStop
 			}
-			return a.send(ctx, apiCall{method: http.MethodDelete, url: a.base + "/v1/auth/sign_out", bearer: toks[i], want: http.StatusOK})
+			return a.signOut(ctx, toks[i])
 		}
 	}
 	panic("bench: no scenario " + sc)

@@ -46,6 +46,9 @@ func (r *runner) prepareTarget(ctx context.Context) error {
 	case !cfg.ownServer():
 		r.api.base = cfg.URL
 		r.report.Target = cfg.URL
+		if cfg.API != "gatehouse" {
+			r.report.Target += " (" + cfg.API + " API)"
+		}
 		return r.prepareOverHTTP(ctx)
 	}
 	r.dsn = cmp.Or(cfg.DB, "sqlite:"+filepath.Join(r.tmp, "bench.db"))

@@ -25,16 +25,28 @@ func (s *server) public(h handler) http.Handler {
 // authenticated serves h to a signed-in caller. A request authenticated by
 // the cookie must carry the session's CSRF token unless its method is
 // safe; a header-authenticated one needs none (a browser never attaches
-// that header on its own).
+// that header on its own). A sign-in still waiting for its second factor
+// is refused (401 mfa_required): this is the one place that rule lives.
 func (s *server) authenticated(h handler) http.Handler {
+	return s.authenticatedIf(false, h)
+}
+
+// secondStep serves h to a signed-in caller whose sign-in may still be
+// pending: the endpoints that finish a sign-in's second step, and
+// sign-out. Everything else is authenticated.
+func (s *server) secondStep(h handler) http.Handler {
+	return s.authenticatedIf(true, h)
+}
+
+func (s *server) authenticatedIf(allowPending bool, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.authenticate(w, r, h); err != nil {
+		if err := s.authenticate(w, r, allowPending, h); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
 }
 
-func (s *server) authenticate(w http.ResponseWriter, r *http.Request, h handler) error {
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request, allowPending bool, h handler) error {
 	cred, ok := s.credentialOf(r)
 	if !ok {
 		return auth.ErrNotAuthorized
@@ -45,6 +57,9 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request, h handler)
 	}
 	if cred.fromCookie && !safeMethod(r.Method) && !p.ValidCSRF(r.Header.Get("X-CSRF-Token")) {
 		return auth.ErrCSRFInvalid
+	}
+	if p.Pending && !allowPending {
+		return auth.ErrMFARequired
 	}
 	return h(w, r, p)
 }

@@ -198,9 +198,12 @@ func parseClaims(jwt string) (claims, error) {
 }
 
 type meBody struct {
-	ID        int64  `json:"id"`
-	Email     string `json:"email"`
-	CreatedAt string `json:"created_at"`
+	ID              int64    `json:"id"`
+	Email           string   `json:"email"`
+	CreatedAt       string   `json:"created_at"`
+	Methods         []string `json:"methods"`
+	AAL             int      `json:"aal"`
+	AuthenticatedAt string   `json:"authenticated_at"`
 }
 
 // status performs req and returns just its status, for probes whose body

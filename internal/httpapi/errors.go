@@ -30,6 +30,10 @@ var statusOf = map[auth.Code]int{
 	auth.CodeEmailUnconfirmed:     http.StatusForbidden,
 	auth.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
 	auth.CodePositionExpired:      http.StatusGone,
+
+	auth.CodeMFARequired:              http.StatusUnauthorized,
+	auth.CodeReauthenticationRequired: http.StatusUnauthorized,
+	auth.CodeInsufficientAAL:          http.StatusUnauthorized,
 }
 
 type errorBody struct {

@@ -53,19 +53,28 @@ func writeOK(w http.ResponseWriter, status int) {
 // be valid UTF-8. Unknown fields are ignored (clients written for Rails
 // may send extra parameters).
 func readJSON(r *http.Request, dst any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, dst)
+}
+
+// readBody reads a JSON request body (checking its content type) whole.
+func readBody(r *http.Request) ([]byte, error) {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-		return apiError(auth.CodeUnsupportedMediaType, "Content-Type must be application/json")
+		return nil, apiError(auth.CodeUnsupportedMediaType, "Content-Type must be application/json")
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return errTooLarge
+			return nil, errTooLarge
 		}
-		return apiError(auth.CodeBadRequest, "Could not read the request body")
+		return nil, apiError(auth.CodeBadRequest, "Could not read the request body")
 	}
-	return decodeJSON(body, dst)
+	return body, nil
 }
 
 // errTooLarge answers a body over maxBodyBytes, announced or read.
@@ -73,13 +82,9 @@ var errTooLarge = apiError(auth.CodePayloadTooLarge, fmt.Sprintf("Request body i
 
 func decodeJSON(body []byte, dst any) error {
 	fields := stringFields(dst)
-	if !utf8.Valid(body) {
-		return badJSON("the body is not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return badJSON("expected a JSON object")
+	dec, err := objectDecoder(body)
+	if err != nil {
+		return err
 	}
 	seen := make(map[string]bool)
 	for dec.More() {
@@ -119,6 +124,25 @@ func decodeJSON(body []byte, dst any) error {
 	if _, err := dec.Token(); err != nil {
 		return badJSON("malformed JSON")
 	}
+	return endOfBody(dec)
+}
+
+// objectDecoder checks that body is valid UTF-8 and opens with a JSON
+// object, and returns a decoder just past its '{'.
+func objectDecoder(body []byte) (*json.Decoder, error) {
+	if !utf8.Valid(body) {
+		return nil, badJSON("the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, badJSON("expected a JSON object")
+	}
+	return dec, nil
+}
+
+// endOfBody checks that nothing follows the object dec has just closed.
+func endOfBody(dec *json.Decoder) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badJSON("unexpected data after the JSON object")
 	}

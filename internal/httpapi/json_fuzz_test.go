@@ -54,3 +54,32 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckNested feeds arbitrary bytes to the check in front of the
+// passkey finishes' bodies. It must never panic, and what it accepts
+// must be one valid UTF-8 JSON object.
+func FuzzCheckNested(f *testing.F) {
+	for _, seed := range []string{
+		`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","transports":["usb"]},"clientExtensionResults":{}}`,
+		`{"response":{"signature":"a","Signature":"b"}}`,
+		`{"a":[[[[[[[[[[1]]]]]]]]]]}`,
+		`{} []`,
+		"{\"id\":\"\xff\"}",
+		`[]`,
+		``,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if err := checkNested(body); err != nil {
+			if code := auth.ErrorCode(err); code != auth.CodeBadRequest {
+				t.Fatalf("checkNested(%q): got error code %q, want bad_request", body, code)
+			}
+			return
+		}
+		var m map[string]any
+		if !utf8.Valid(body) || json.Unmarshal(body, &m) != nil {
+			t.Fatalf("checkNested(%q) = nil: accepted a body that is not one UTF-8 JSON object", body)
+		}
+	})
+}

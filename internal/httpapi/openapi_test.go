@@ -218,7 +218,7 @@ func TestOpenAPI_CatchesDrift(t *testing.T) {
 		}
 		return h
 	}
-	me := `{"id":1,"email":"ada@example.com","created_at":"2026-03-02T09:30:00Z"}`
+	me := `{"id":1,"email":"ada@example.com","created_at":"2026-03-02T09:30:00Z","methods":["password"],"aal":1,"authenticated_at":"2026-03-02T09:30:00Z"}`
 	tests := []struct {
 		name    string
 		method  string
@@ -262,7 +262,7 @@ func TestOpenAPI_CatchesDrift(t *testing.T) {
 // byte, and every operation it lists is routed (no 404 or 405).
 func TestOpenAPI_Served(t *testing.T) {
 	t.Parallel()
-	ts := newServer(t, serverOptions{jwks: func() []byte { return []byte(`{"keys":[]}`) }})
+	ts := newServer(t, serverOptions{jwks: func() []byte { return []byte(`{"keys":[]}`) }, passkeys: true})
 	want, err := os.ReadFile("openapi.json")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 // routes is the whole API on one page. bounded marks the endpoints that
@@ -12,7 +14,7 @@ func (s *server) register(mux *http.ServeMux) {
 	// The seed's endpoints (jwt_sessions-compatible).
 	mux.Handle("POST /v1/auth", s.bounded(s.public(s.handleRegister)))
 	mux.Handle("POST /v1/auth/sign_in", s.bounded(s.public(s.handleSignIn)))
-	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.authenticated(s.handleSignOut)))
+	mux.Handle("DELETE /v1/auth/sign_out", s.bounded(s.secondStep(s.handleSignOut)))
 
 	// Tokens and the current user.
 	mux.Handle("POST /v1/auth/refresh", s.bounded(s.public(s.handleRefresh)))
@@ -31,6 +33,30 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/auth/email/confirm", s.bounded(s.public(s.handleConfirmEmail)))
 	mux.Handle("POST /v1/auth/email/confirm/resend", s.bounded(s.authenticated(s.handleResendConfirmation)))
 	mux.Handle("PUT /v1/auth/email", s.bounded(s.authenticated(s.handleChangeEmail)))
+
+	// Passkeys (WebAuthn).
+	mux.Handle("POST /v1/auth/passkeys/register/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyRegistration))))
+	mux.Handle("POST /v1/auth/passkeys/register/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyRegistration))))
+	mux.Handle("GET /v1/auth/passkeys", s.bounded(s.authenticated(s.passkeys(handleListPasskeys))))
+	mux.Handle("PUT /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleRenamePasskey))))
+	mux.Handle("DELETE /v1/auth/passkeys/{id}", s.bounded(s.authenticated(s.passkeys(s.handleDeletePasskey))))
+	mux.Handle("POST /v1/auth/passkeys/sign_in/begin", s.bounded(s.public(s.passkeys(s.handleBeginPasskeySignIn))))
+	mux.Handle("POST /v1/auth/passkeys/sign_in/finish", s.bounded(s.public(s.passkeys(s.handleFinishPasskeySignIn))))
+	mux.Handle("POST /v1/auth/passkeys/second_factor/begin", s.bounded(s.secondStep(s.passkeys(handleBeginPasskeyAssertion(passkey.KindSecondFactor)))))
+	mux.Handle("POST /v1/auth/passkeys/second_factor/finish", s.bounded(s.secondStep(s.passkeys(s.handleFinishPasskeySecondFactor))))
+	mux.Handle("POST /v1/auth/passkeys/reauthenticate/begin", s.bounded(s.authenticated(s.passkeys(handleBeginPasskeyAssertion(passkey.KindStepUp)))))
+	mux.Handle("POST /v1/auth/passkeys/reauthenticate/finish", s.bounded(s.authenticated(s.passkeys(s.handleFinishPasskeyStepUp))))
+	// Second factors: what the caller has, TOTP, recovery codes; finishing
+	// a pending sign-in (allowed while pending); step-up.
+	if s.mfa != nil {
+		mux.Handle("GET /v1/auth/mfa", s.bounded(s.authenticated(s.handleMFAStatus)))
+		mux.Handle("POST /v1/auth/mfa/totp", s.bounded(s.authenticated(s.handleEnrolTOTP)))
+		mux.Handle("POST /v1/auth/mfa/totp/confirm", s.bounded(s.authenticated(s.handleConfirmTOTP)))
+		mux.Handle("DELETE /v1/auth/mfa/totp", s.bounded(s.authenticated(s.handleDisableTOTP)))
+		mux.Handle("POST /v1/auth/mfa/recovery_codes", s.bounded(s.authenticated(s.handleRecoveryCodes)))
+		mux.Handle("POST /v1/auth/mfa/verify", s.bounded(s.secondStep(s.handleMFAVerify)))
+		mux.Handle("POST /v1/auth/reauthenticate", s.bounded(s.authenticated(s.handleReauthenticate)))
+	}
 
 	// For reverse proxies (nginx auth_request and the like).
 	mux.Handle("GET /v1/auth/verify", s.authenticated(s.handleVerify))

@@ -63,7 +63,8 @@ func TestSeed_Register(t *testing.T) {
 	checkSeedAccessToken(t, resp.call, s.access, epoch)
 
 	me := decode[meBody](t, ts.do(t, s.viaHeader("GET", "/v1/auth/me")))
-	wantMe := meBody{ID: claimsOf(t, s.access).UserID, Email: seedEmail, CreatedAt: "2026-03-02T09:30:00Z"}
+	wantMe := meBody{ID: claimsOf(t, s.access).UserID, Email: seedEmail, CreatedAt: "2026-03-02T09:30:00Z",
+		Methods: []string{"password"}, AAL: 1, AuthenticatedAt: "2026-03-02T09:30:00Z"}
 	if diff := cmp.Diff(wantMe, me); diff != "" {
 		t.Errorf("GET /v1/auth/me after register: body mismatch (-want +got):\n%s", diff)
 	}

@@ -14,12 +14,20 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 )
 
 // Config configures the HTTP API.
 type Config struct {
 	Service *auth.Service
-	Logger  *slog.Logger
+	// Passkeys serves the /v1/auth/passkeys endpoints; nil answers them
+	// 404 "Passkeys are not enabled".
+	Passkeys *passkey.Service
+	// MFA serves TOTP and recovery codes under /v1/auth/mfa and the
+	// step-up; nil leaves those routes out.
+	MFA    *mfa.Service
+	Logger *slog.Logger
 	// CookieSecure marks the access cookie Secure; off only for plain-HTTP
 	// development.
 	CookieSecure bool
@@ -67,6 +75,8 @@ type Config struct {
 
 type server struct {
 	svc            *auth.Service
+	pk             *passkey.Service
+	mfa            *mfa.Service
 	log            *slog.Logger
 	cookieName     string
 	cookieSecure   bool
@@ -88,6 +98,8 @@ type server struct {
 func NewServer(cfg Config) http.Handler {
 	s := &server{
 		svc:            cfg.Service,
+		pk:             cfg.Passkeys,
+		mfa:            cfg.MFA,
 		log:            cfg.Logger,
 		cookieName:     "jwt_access",
 		cookieSecure:   cfg.CookieSecure,

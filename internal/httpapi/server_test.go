@@ -19,6 +19,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/httpapi"
+	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/postgres"
 	"github.com/gatehouse/gatehouse/internal/sqlite"
@@ -66,6 +68,10 @@ type serverOptions struct {
 	requireConfirmed bool
 	// jwks, if set, serves GET /.well-known/jwks.json.
 	jwks func() []byte
+	// onEvent, if set, gets the audit trail too.
+	onEvent func(auth.Event)
+	// passkeys turns the passkey endpoints on, for pages at passkeyOrigin.
+	passkeys bool
 }
 
 // testServer is the real API (sqlite store, argon2id, HS256 tokens) behind
@@ -134,13 +140,31 @@ func newServer(t *testing.T, opt serverOptions) *testServer {
 		// The audit trail as cmd/gatehouse logs it: every field of every event.
 		OnEvent: func(e auth.Event) {
 			log.Info("audit", "type", e.Type, "user_id", e.UserID, "session_id", e.SessionID, "ip", e.IP, "reason", e.Reason)
+			if opt.onEvent != nil {
+				opt.onEvent(e)
+			}
 		},
 	})
 	if err != nil {
 		t.Fatalf("auth.NewService: %v", err)
 	}
+	// Second factors as cmd wires them, on the node's clock.
+	mfaSvc, err := mfa.New(mfa.Config{Auth: svc, Store: store.(mfa.Store), Key: testKey, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("mfa.New: %v", err)
+	}
+	svc.AddSecondFactor(mfaSvc.TOTPFactor())
+	svc.AddSecondFactor(mfaSvc.RecoveryFactor())
+	var pk *passkey.Service
+	if opt.passkeys {
+		if pk, err = passkey.New(svc, store.(passkey.Store), passkey.Config{RPID: "example.com", Origins: []string{passkeyOrigin}}); err != nil {
+			t.Fatalf("passkey.New: %v", err)
+		}
+	}
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
 		Service:          svc,
+		MFA:              mfaSvc,
+		Passkeys:         pk,
 		Logger:           log,
 		CookieSecure:     !opt.insecureCookie,
 		CookieHostPrefix: opt.cookieHostPrefix,

@@ -15,6 +15,8 @@ type sessionResponse struct {
 	IP         string `json:"ip"`
 	UserAgent  string `json:"user_agent"`
 	Current    bool   `json:"current"`
+	Pending    bool   `json:"pending"`
+	authLevel
 }
 
 // handleListSessions: GET /v1/auth/sessions → the caller's live sessions,
@@ -34,6 +36,8 @@ func (s *server) handleListSessions(w http.ResponseWriter, r *http.Request, p *a
 			IP:         si.IP,
 			UserAgent:  si.UserAgent,
 			Current:    si.Current,
+			Pending:    si.Pending,
+			authLevel:  authLevelOf(si.Methods, si.AuthenticatedAt),
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

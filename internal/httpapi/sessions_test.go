@@ -57,10 +57,11 @@ func TestMe(t *testing.T) {
 	ts.clock.Advance(90 * time.Second)
 	s := ts.register(t, " Mixed.Case@Example.COM ", "me-secret-1")
 	resp := ts.do(t, s.viaHeader("GET", "/v1/auth/me"))
-	if keys := sortedKeys(decode[map[string]any](t, resp)); !slices.Equal(keys, []string{"created_at", "email", "id"}) {
-		t.Errorf("%s: got body keys %q, want [created_at email id]", resp.call, keys)
+	if keys := sortedKeys(decode[map[string]any](t, resp)); !slices.Equal(keys, []string{"aal", "authenticated_at", "created_at", "email", "id", "methods"}) {
+		t.Errorf("%s: got body keys %q, want [aal authenticated_at created_at email id methods]", resp.call, keys)
 	}
-	want := meBody{ID: claimsOf(t, s.access).UserID, Email: "mixed.case@example.com", CreatedAt: "2026-03-02T09:31:30Z"}
+	want := meBody{ID: claimsOf(t, s.access).UserID, Email: "mixed.case@example.com", CreatedAt: "2026-03-02T09:31:30Z",
+		Methods: []string{"password"}, AAL: 1, AuthenticatedAt: "2026-03-02T09:31:30Z"}
 	if diff := cmp.Diff(want, decode[meBody](t, resp)); diff != "" {
 		t.Errorf("%s: body mismatch (-want +got):\n%s", resp.call, diff)
 	}
@@ -107,13 +108,17 @@ func TestVerify(t *testing.T) {
 }
 
 type sessionBody struct {
-	ID         string `json:"id"`
-	CreatedAt  string `json:"created_at"`
-	LastUsedAt string `json:"last_used_at"`
-	ExpiresAt  string `json:"expires_at"`
-	IP         string `json:"ip"`
-	UserAgent  string `json:"user_agent"`
-	Current    bool   `json:"current"`
+	ID              string   `json:"id"`
+	CreatedAt       string   `json:"created_at"`
+	LastUsedAt      string   `json:"last_used_at"`
+	ExpiresAt       string   `json:"expires_at"`
+	IP              string   `json:"ip"`
+	UserAgent       string   `json:"user_agent"`
+	Current         bool     `json:"current"`
+	Pending         bool     `json:"pending"`
+	Methods         []string `json:"methods"`
+	AAL             int      `json:"aal"`
+	AuthenticatedAt string   `json:"authenticated_at"`
 }
 
 func TestSessions_List(t *testing.T) {
@@ -134,10 +139,11 @@ func TestSessions_List(t *testing.T) {
 
 	resp := ts.do(t, cli.viaHeader("GET", "/v1/auth/sessions"))
 	at := func(d time.Duration) string { return epoch.Add(d).Format(time.RFC3339) }
+	password := []string{"password"}
 	want := []sessionBody{
-		{ID: claimsOf(t, phone.access).RUID, CreatedAt: at(2 * time.Minute), LastUsedAt: at(2 * time.Minute), ExpiresAt: at(2*time.Minute + sessionTTL), IP: "127.0.0.1", UserAgent: "phone/3"},
-		{ID: claimsOf(t, cli.access).RUID, CreatedAt: at(time.Minute), LastUsedAt: at(time.Minute), ExpiresAt: at(time.Minute + sessionTTL), IP: "127.0.0.1", UserAgent: "cli/2", Current: true},
-		{ID: claimsOf(t, laptop.access).RUID, CreatedAt: at(0), LastUsedAt: at(3 * time.Minute), ExpiresAt: at(sessionTTL), IP: "127.0.0.1", UserAgent: "laptop/1"},
+		{ID: claimsOf(t, phone.access).RUID, CreatedAt: at(2 * time.Minute), LastUsedAt: at(2 * time.Minute), ExpiresAt: at(2*time.Minute + sessionTTL), IP: "127.0.0.1", UserAgent: "phone/3", Methods: password, AAL: 1, AuthenticatedAt: at(2 * time.Minute)},
+		{ID: claimsOf(t, cli.access).RUID, CreatedAt: at(time.Minute), LastUsedAt: at(time.Minute), ExpiresAt: at(time.Minute + sessionTTL), IP: "127.0.0.1", UserAgent: "cli/2", Current: true, Methods: password, AAL: 1, AuthenticatedAt: at(time.Minute)},
+		{ID: claimsOf(t, laptop.access).RUID, CreatedAt: at(0), LastUsedAt: at(3 * time.Minute), ExpiresAt: at(sessionTTL), IP: "127.0.0.1", UserAgent: "laptop/1", Methods: password, AAL: 1, AuthenticatedAt: at(0)},
 	}
 	if diff := cmp.Diff(want, decode[[]sessionBody](t, resp)); diff != "" {
 		t.Errorf("%s: sessions mismatch (-want +got):\n%s", resp.call, diff)

@@ -64,10 +64,24 @@ type tokenBody struct {
 	AccessExpiresAt  string `json:"access_expires_at"`
 	Refresh          string `json:"refresh"`
 	RefreshExpiresAt string `json:"refresh_expires_at"`
+	secondStep
 }
 
 type csrfBody struct {
 	CSRF string `json:"csrf"`
+	secondStep
+}
+
+// secondStep is what a pending sign-in adds to its grant: that a second
+// factor must finish it, and which. Absent from every other grant, so a
+// user without a second factor gets the seed's bodies byte for byte.
+type secondStep struct {
+	MFARequired   bool          `json:"mfa_required,omitempty"`
+	SecondFactors []auth.Method `json:"second_factors,omitempty"`
+}
+
+func secondStepOf(g *auth.Grant) secondStep {
+	return secondStep{MFARequired: len(g.SecondFactors) > 0, SecondFactors: g.SecondFactors}
 }
 
 // writeGrant answers a successful register, sign-in, refresh or password
@@ -82,6 +96,7 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, 
 			AccessExpiresAt:  g.AccessExpiresAt.UTC().Format(time.RFC3339),
 			Refresh:          g.RefreshToken,
 			RefreshExpiresAt: g.RefreshExpiresAt.UTC().Format(time.RFC3339),
+			secondStep:       secondStepOf(g),
 		})
 		return
 	}
@@ -92,7 +107,7 @@ func (s *server) writeGrant(w http.ResponseWriter, r *http.Request, status int, 
 		maxAge = 1
 	}
 	http.SetCookie(w, s.cookie(g.AccessToken, maxAge))
-	writeJSON(w, status, csrfBody{CSRF: masked})
+	writeJSON(w, status, csrfBody{CSRF: masked, secondStep: secondStepOf(g)})
 }
 
 func (s *server) clearCookie(w http.ResponseWriter) {

@@ -15,16 +15,13 @@ package keyring
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -72,7 +69,7 @@ type Store interface {
 type Ring struct {
 	store Store
 	root  []byte
-	aead  cipher.AEAD
+	box   *seal.Box
 	now   func() time.Time
 }
 
@@ -85,20 +82,11 @@ func New(store Store, root []byte, now func() time.Time) (*Ring, error) {
 	if now == nil {
 		now = time.Now
 	}
-	// Domain separation: the sealing key is neither the root secret (an
-	// HS256 key) nor the session-derivation key, and no output of one can
-	// stand in for another.
-	mac := hmac.New(sha256.New, root)
-	mac.Write([]byte("gatehouse/keyring-seal/v1"))
-	block, err := aes.NewCipher(mac.Sum(nil))
+	box, err := seal.New(root, "gatehouse/keyring-seal/v1")
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &Ring{store: store, root: append([]byte(nil), root...), aead: aead, now: now}, nil
+	return &Ring{store: store, root: append([]byte(nil), root...), box: box, now: now}, nil
 }
 
 // ErrWrongRoot means a sealed key does not open: the root secret is not
@@ -111,20 +99,14 @@ var ErrWrongRoot = errors.New("keyring: a sealed signing key does not open with 
 func aad(id, alg string) []byte { return []byte("gatehouse keyring v1\x00" + id + "\x00" + alg) }
 
 func (r *Ring) seal(k token.Key) []byte {
-	nonce := make([]byte, r.aead.NonceSize())
-	rand.Read(nonce)
-	return r.aead.Seal(nonce, nonce, k.Material, aad(k.ID, k.Alg))
+	return r.box.Seal(k.Material, aad(k.ID, k.Alg))
 }
 
 func (r *Ring) open(rec Record) (token.Key, error) {
 	if rec.ID == token.RootKeyID {
 		return token.Key{ID: rec.ID, Alg: token.HS256, Material: r.root}, nil
 	}
-	n := r.aead.NonceSize()
-	if len(rec.Sealed) < n {
-		return token.Key{}, fmt.Errorf("keyring: key %q: %w", rec.ID, ErrWrongRoot)
-	}
-	material, err := r.aead.Open(nil, rec.Sealed[:n], rec.Sealed[n:], aad(rec.ID, rec.Alg))
+	material, err := r.box.Open(rec.Sealed, aad(rec.ID, rec.Alg))
 	if err != nil {
 		return token.Key{}, fmt.Errorf("keyring: key %q: %w", rec.ID, ErrWrongRoot)
 	}

@@ -29,7 +29,8 @@ var linkPaths = map[auth.MailKind]string{
 // kinds are the mail kinds with templates; each needs <kind>.txt (which
 // also defines "subject") and <kind>.html.
 var kinds = []auth.MailKind{auth.KindPasswordReset, auth.KindPasswordChanged,
-	auth.KindConfirmEmail, auth.KindEmailChange, auth.KindEmailChangeNotice}
+	auth.KindConfirmEmail, auth.KindEmailChange, auth.KindEmailChangeNotice,
+	auth.KindFactorAdded, auth.KindFactorRemoved, auth.KindRecoveryCodeUsed}
 
 // Message is a rendered mail.
 type Message struct {

@@ -61,6 +61,10 @@ type Sources struct {
 	// DiskFree is the free space where the SQLite database lives; nil
 	// with PostgreSQL.
 	DiskFree func() (uint64, error)
+	// BridgeBacklog and BridgeFailures are the jwt_sessions bridge's
+	// (--jwt-sessions-redis); nil without it.
+	BridgeBacklog  func() int64
+	BridgeFailures func() int64
 	// Build labels gatehouse_build_info, so dashboards can tell which
 	// release each node runs (a rollout in progress, a node left behind).
 	Build Build
@@ -152,6 +156,16 @@ func New(reg *prometheus.Registry, src Sources) *Metrics {
 			Name: "gatehouse_clock_offset_seconds",
 			Help: "How far the database's clock is ahead of this node's (negative: behind), as last measured; the node corrects by it, and /readyz fails beyond --max-clock-skew.",
 		}, func() float64 { return src.ClockOffset().Seconds() }))
+	}
+	if src.BridgeBacklog != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_jwt_sessions_bridge_backlog",
+			Help: "Token changes the jwt_sessions bridge has not written to its Redis yet (log entries in hand and new sessions queued).",
+		}, func() float64 { return float64(src.BridgeBacklog()) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_jwt_sessions_bridge_failures_total",
+			Help: "Failed writes of the jwt_sessions bridge (retried) and new sessions it dropped from a full queue.",
+		}, func() float64 { return float64(src.BridgeFailures()) }))
 	}
 	if src.DiskFree != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

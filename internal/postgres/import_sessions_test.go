@@ -12,3 +12,10 @@ func TestImportSessions(t *testing.T) {
 		return st
 	})
 }
+
+func TestImportedSessions(t *testing.T) {
+	authtest.RunImportedSessionTests(t, func(t *testing.T) authtest.ImportedStore {
+		st, _ := newTestStore(t)
+		return st
+	})
+}

@@ -149,8 +149,22 @@ func dbName(tb testing.TB, dbURL string) string {
 	return strings.TrimPrefix(u.Path, "/")
 }
 
+func TestPasskeyStore(t *testing.T) {
+	authtest.RunPasskeyStoreTests(t, func(t *testing.T) authtest.PasskeyStore {
+		s, _ := newTestStore(t)
+		return s
+	})
+}
+
 func TestKeyringStore(t *testing.T) {
 	authtest.RunKeyringStoreTests(t, func(t *testing.T) keyring.Store {
+		s, _ := newTestStore(t)
+		return s
+	})
+}
+
+func TestMFAStore(t *testing.T) {
+	authtest.RunMFAStoreTests(t, func(t *testing.T) authtest.MFAStore {
 		s, _ := newTestStore(t)
 		return s
 	})

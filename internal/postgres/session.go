@@ -14,31 +14,45 @@ import (
 )
 
 const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
-	created_at, last_used_at, expires_at, revoked_at, ip, user_agent`
+	created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
+	pending, auth_methods, authenticated_at, authenticated_by`
 
 // scanSession reads one row of sessionColumns; extra columns (pg_notify's
 // void) are skipped.
 func scanSession(row pgx.Row, s *auth.Session, extra ...any) error {
-	return row.Scan(append([]any{&s.ID, &s.UserID, &s.Generation,
+	var methods, by string
+	err := row.Scan(append([]any{&s.ID, &s.UserID, &s.Generation,
 		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
 		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
-		&s.IP, &s.UserAgent}, extra...)...)
+		&s.IP, &s.UserAgent,
+		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &by}, extra...)...)
+	s.Methods, s.AuthenticatedBy = auth.ParseMethods(methods), auth.Method(by)
+	return err
 }
 
 // sessionValues are the values of sessionColumns for s.
 func sessionValues(s *auth.Session) []any {
 	return []any{s.ID, s.UserID, s.Generation, s.RotatedAt, s.AccessExpiresAt,
 		s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt),
-		s.IP, s.UserAgent}
+		s.IP, s.UserAgent,
+		s.Pending, auth.FormatMethods(s.Methods), nullTime(s.AuthenticatedAt), string(s.AuthenticatedBy)}
 }
+
+const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 
 // insertSession inserts s. A missing user is auth.ErrNotFound.
 // q is the pool or a transaction.
 func insertSession(ctx context.Context, q interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 }, s *auth.Session) error {
-	_, err := q.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, sessionValues(s)...)
+	_, err := q.Exec(ctx, insertSessionQuery, sessionValues(s)...)
+	return insertSessionError(err, s)
+}
+
+// insertSessionError translates the error of inserting s: a missing user
+// is auth.ErrNotFound.
+func insertSessionError(err error, s *auth.Session) error {
 	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") {
 		return fmt.Errorf("user %d: %w", s.UserID, auth.ErrNotFound)
 	}
@@ -79,7 +93,11 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 // With a cap, the transaction first locks the user's row (the lock order
 // of RevokeUserSessions), so concurrent sign-ins of one user, on any
 // nodes, take turns and each sees the sessions the others committed: the
-// cap holds exactly. Without a cap it is a single INSERT.
+// cap holds exactly. The three statements travel as one pipelined batch:
+// one round trip, and one transaction, the implicit one that a batch's
+// single Sync closes. Each still takes its own snapshot (read committed),
+// so the eviction sees what the sign-ins it waited for committed. Without
+// a cap it is a single INSERT.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	if maxPerUser <= 0 {
 		if err := insertSession(ctx, s.pool, sess); err != nil {
@@ -87,46 +105,56 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 		}
 		return nil, nil
 	}
+	b := &pgx.Batch{}
+	// A missing user locks nothing, and the INSERT's foreign key says so.
+	b.Queue(`SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID)
+	b.Queue(insertSessionQuery, sessionValues(sess)...)
+	b.Queue(evictQuery, sess.UserID, sess.ID, sess.CreatedAt, maxPerUser-1)
+	br := s.pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+		err = insertSessionError(err, sess)
+	}
 	var evicted []string
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, sess.UserID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("user %d: %w", sess.UserID, auth.ErrNotFound)
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			evicted, err = collectIDs(rows)
 		}
-		if err != nil {
-			return err
-		}
-		if err := insertSession(ctx, tx, sess); err != nil {
-			return err
-		}
-		evicted, err = evictSessions(ctx, tx, sess, maxPerUser)
-		return err
-	})
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, writeError("create session", err)
 	}
 	return evicted, nil
 }
 
-// evictSessions revokes the live sessions of s.UserID other than s beyond
-// the newest maxPerUser-1 (s takes the last place), oldest first, in one
-// statement driven by the (user_id, created_at) index. "revoked_at IS NULL"
-// is checked again in the UPDATE so that a session revoked concurrently
-// keeps its first revocation time and is not reported twice.
-func evictSessions(ctx context.Context, tx pgx.Tx, s *auth.Session, maxPerUser int) ([]string, error) {
-	rows, err := tx.Query(ctx, `WITH victims AS (
-			SELECT id FROM sessions
-			WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3
-			ORDER BY created_at DESC, id DESC
-			OFFSET $4),
-		revoked AS (
-			UPDATE sessions s SET revoked_at = $3
-			FROM victims v
-			WHERE s.id = v.id AND s.revoked_at IS NULL
-			RETURNING s.id, s.generation, s.created_at)
-		SELECT id, `+notifyRevoked+` FROM revoked ORDER BY created_at, id`,
-		s.UserID, s.ID, s.CreatedAt, maxPerUser-1)
+// evictQuery revokes the live, complete sessions of user $1 other than $2
+// beyond the newest $4 (the new session takes the last place), at $3,
+// oldest first, in one statement driven by the (user_id, created_at)
+// index. Pending sign-ins neither count nor are evicted: they end within
+// minutes. "revoked_at IS NULL" is checked again in the UPDATE so that a
+// session revoked concurrently keeps its first revocation time and is not
+// reported twice. The caller holds the user's row lock.
+const evictQuery = `WITH victims AS (
+		SELECT id FROM sessions
+		WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL AND expires_at > $3 AND NOT pending
+		ORDER BY created_at DESC, id DESC
+		OFFSET $4),
+	revoked AS (
+		UPDATE sessions s SET revoked_at = $3
+		FROM victims v
+		WHERE s.id = v.id AND s.revoked_at IS NULL
+		RETURNING s.id, s.generation, s.created_at)
+	SELECT id, ` + notifyRevoked + ` FROM revoked ORDER BY created_at, id`
+
+// evictSessions runs evictQuery in tx for a session keep of userID
+// created at at, under a cap of maxPerUser.
+func evictSessions(ctx context.Context, tx pgx.Tx, userID int64, keep string, at time.Time, maxPerUser int) ([]string, error) {
+	rows, err := tx.Query(ctx, evictQuery, userID, keep, at, maxPerUser-1)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +206,67 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 		return nil, writeError(fmt.Sprintf("rotate session %q", id), err)
 	}
 	return &sess, nil
+}
+
+// FinishSession is the compare-and-swap that completes a pending sign-in:
+// RotateSession's UPDATE that also requires the session to be pending,
+// announced on the change feed, then CreateSession's eviction, in one
+// transaction that locks the user's row first (the lock order of every
+// multi-session write).
+func (s *Store) FinishSession(ctx context.Context, id string, from int64, f auth.SessionFinish, maxPerUser int) (*auth.Session, []string, error) {
+	var sess auth.Session
+	var evicted []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var userID int64
+		err := tx.QueryRow(ctx, `SELECT user_id FROM sessions WHERE id = $1`, id).Scan(&userID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return auth.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID); err != nil {
+			return err
+		}
+		by := ""
+		if len(f.Methods) > 0 {
+			by = string(f.Methods[len(f.Methods)-1])
+		}
+		err = scanSession(tx.QueryRow(ctx, `WITH finished AS (
+				UPDATE sessions
+				SET generation = generation + 1, rotated_at = $3, last_used_at = $3, authenticated_at = $3,
+					access_expires_at = $4, expires_at = $5, pending = false, auth_methods = $6, authenticated_by = $7
+				WHERE id = $1 AND generation = $2 AND pending AND revoked_at IS NULL
+				RETURNING `+sessionColumns+`)
+			SELECT `+sessionColumns+`, `+notifyRotated+` FROM finished`,
+			id, from, f.At, f.AccessExpiresAt, f.ExpiresAt, auth.FormatMethods(f.Methods), by), &sess, nil)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return auth.ErrConflict // it exists: the first read found it
+		}
+		if err != nil || maxPerUser <= 0 {
+			return err
+		}
+		evicted, err = evictSessions(ctx, tx, userID, id, f.At, maxPerUser)
+		return err
+	})
+	if err != nil {
+		return nil, nil, writeError(fmt.Sprintf("finish session %q", id), err)
+	}
+	return &sess, evicted, nil
+}
+
+// SetSessionProof records a step-up of session id, unless it is revoked.
+// It announces nothing: the tokens and the AAL stay as they were.
+func (s *Store) SetSessionProof(ctx context.Context, id string, at time.Time, m auth.Method) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET authenticated_at = $2, authenticated_by = $3
+		WHERE id = $1 AND revoked_at IS NULL`, id, at, string(m))
+	if err == nil && tag.RowsAffected() == 0 {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return writeError(fmt.Sprintf("set proof of session %q", id), err)
+	}
+	return nil
 }
 
 // RevokeSession revokes session id at at; a session already revoked keeps

@@ -40,10 +40,11 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session
 	if sess != nil {
 		query = `WITH u AS (` + insertUser + `)
 			INSERT INTO sessions (` + sessionColumns + `)
-			SELECT $7, u.id, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM u
+			SELECT $7, u.id, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM u
 			RETURNING user_id`
-		args = append(args, sess.ID, sess.Generation, sess.RotatedAt, sess.AccessExpiresAt, sess.CreatedAt,
-			sess.LastUsedAt, sess.ExpiresAt, nullTime(sess.RevokedAt), sess.IP, sess.UserAgent)
+		// Every session value but the user id, which comes from u.
+		values := sessionValues(sess)
+		args = append(append(args, values[0]), values[2:]...)
 	}
 	var id int64
 	err := s.pool.QueryRow(ctx, query, args...).Scan(&id)

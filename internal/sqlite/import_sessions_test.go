@@ -46,3 +46,7 @@ func BenchmarkImportSessions(b *testing.B) {
 var _ interface {
 	ImportSessions(context.Context, []auth.Session) error
 } = (*sqlite.Store)(nil)
+
+func TestImportedSessions(t *testing.T) {
+	authtest.RunImportedSessionTests(t, func(t *testing.T) authtest.ImportedStore { return newStore(t) })
+}

@@ -13,14 +13,19 @@ import (
 )
 
 const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
-	created_at, last_used_at, expires_at, revoked_at, ip, user_agent`
+	created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
+	pending, auth_methods, authenticated_at, authenticated_by`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row interface{ Scan(...any) error }, s *auth.Session) error {
-	return row.Scan(&s.ID, &s.UserID, &s.Generation,
+	var methods string
+	err := row.Scan(&s.ID, &s.UserID, &s.Generation,
 		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
 		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
-		&s.IP, &s.UserAgent)
+		&s.IP, &s.UserAgent,
+		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &s.AuthenticatedBy)
+	s.Methods = auth.ParseMethods(methods)
+	return err
 }
 
 // scanReturned scans the one row of an autocommit UPDATE ... RETURNING and
@@ -54,13 +59,14 @@ func scanReturned(rows *sql.Rows, s *auth.Session) error {
 }
 
 const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // sessionArgs are the values of insertSessionQuery for s.
 func sessionArgs(s *auth.Session) []any {
 	return []any{s.ID, s.UserID, s.Generation, micros(s.RotatedAt), micros(s.AccessExpiresAt),
 		micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt),
-		s.IP, s.UserAgent}
+		s.IP, s.UserAgent,
+		s.Pending, auth.FormatMethods(s.Methods), nullMicros(s.AuthenticatedAt), string(s.AuthenticatedBy)}
 }
 
 // insertSessionError translates the error of inserting s: a missing user
@@ -120,7 +126,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 // auth.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUser int) ([]string, error) {
 	var evicted []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := insertSession(ctx, tx, sess); err != nil {
 			return err
 		}
@@ -128,7 +134,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 			return nil
 		}
 		var err error
-		evicted, err = evictSessions(ctx, tx, sess, maxPerUser)
+		evicted, err = evictSessions(ctx, tx, sess.UserID, sess.ID, sess.CreatedAt, maxPerUser)
 		return err
 	})
 	if err != nil {
@@ -137,19 +143,19 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, maxPerUse
 	return evicted, nil
 }
 
-// evictSessions revokes the live sessions of s.UserID other than s beyond
-// the newest maxPerUser-1 (s takes the last place). One statement, driven by
-// the (user_id, created_at) index.
-func evictSessions(ctx context.Context, tx *sql.Tx, s *auth.Session, maxPerUser int) ([]string, error) {
-	at := micros(s.CreatedAt)
+// evictSessions revokes the live, complete sessions of userID other than
+// keep beyond the newest maxPerUser-1 (keep takes the last place), at at.
+// One statement, driven by the (user_id, created_at) index. Pending
+// sign-ins neither count nor are evicted: they end within minutes.
+func evictSessions(ctx context.Context, tx *sql.Tx, userID int64, keep string, at time.Time, maxPerUser int) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `UPDATE sessions SET revoked_at = ?
 		WHERE id IN (
 			SELECT id FROM sessions
-			WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+			WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ? AND NOT pending
 			ORDER BY created_at DESC, id DESC
 			LIMIT -1 OFFSET ?)
 		RETURNING id, created_at`,
-		at, s.UserID, s.ID, at, maxPerUser-1)
+		micros(at), userID, keep, micros(at), maxPerUser-1)
 	if err != nil {
 		return nil, err
 	}
@@ -213,13 +219,17 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 // there is no such session. Expiry is the caller's business.
 func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, accessExpiresAt time.Time) (*auth.Session, error) {
 	var sess auth.Session
-	rows, err := s.rotateStmt.QueryContext(ctx, micros(at), micros(at), micros(accessExpiresAt), id, from)
-	if err == nil {
-		err = scanReturned(rows, &sess)
-	}
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.StmtContext(ctx, s.rotateStmt).QueryContext(ctx, micros(at), micros(at), micros(accessExpiresAt), id, from)
+		if err != nil {
+			return err
+		}
+		return scanReturned(rows, &sess)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
-		// The losing path: find out why, off the writer. A session is only
-		// ever deleted with its user, so the answer cannot flip back.
+		// The losing path: find out why, off the writer and after the
+		// batch. A session is only ever deleted with its user, so the
+		// answer cannot flip back.
 		var exists bool
 		err = s.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists)
 		if err == nil {
@@ -235,10 +245,65 @@ func (s *Store) RotateSession(ctx context.Context, id string, from int64, at, ac
 	return &sess, nil
 }
 
+// FinishSession is the compare-and-swap that completes a pending sign-in:
+// one UPDATE, like RotateSession's, that also requires the session to be
+// pending, then the eviction of CreateSession, in one transaction.
+func (s *Store) FinishSession(ctx context.Context, id string, from int64, f auth.SessionFinish, maxPerUser int) (*auth.Session, []string, error) {
+	var sess auth.Session
+	var evicted []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		at := micros(f.At)
+		by := ""
+		if len(f.Methods) > 0 {
+			by = string(f.Methods[len(f.Methods)-1])
+		}
+		rows, err := tx.QueryContext(ctx, `UPDATE sessions
+			SET generation = generation + 1, rotated_at = ?, last_used_at = ?, authenticated_at = ?,
+				access_expires_at = ?, expires_at = ?, pending = 0, auth_methods = ?, authenticated_by = ?
+			WHERE id = ? AND generation = ? AND pending AND revoked_at IS NULL
+			RETURNING `+sessionColumns,
+			at, at, at, micros(f.AccessExpiresAt), micros(f.ExpiresAt), auth.FormatMethods(f.Methods), by, id, from)
+		if err == nil {
+			err = scanReturned(rows, &sess)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			var exists bool
+			err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ?)`, id).Scan(&exists)
+			if err == nil {
+				err = auth.ErrNotFound
+				if exists {
+					err = auth.ErrConflict
+				}
+			}
+		}
+		if err != nil || maxPerUser <= 0 {
+			return err
+		}
+		evicted, err = evictSessions(ctx, tx, sess.UserID, sess.ID, f.At, maxPerUser)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: finish session %q: %w", id, err)
+	}
+	return &sess, evicted, nil
+}
+
+// SetSessionProof records a step-up of session id, unless it is revoked.
+func (s *Store) SetSessionProof(ctx context.Context, id string, at time.Time, m auth.Method) error {
+	err := rowsAffected(s.writer.ExecContext(ctx, `UPDATE sessions SET authenticated_at = ?, authenticated_by = ?
+		WHERE id = ? AND revoked_at IS NULL`, micros(at), string(m), id))
+	if err != nil {
+		return fmt.Errorf("sqlite: set proof of session %q: %w", id, err)
+	}
+	return nil
+}
+
 // RevokeSession revokes session id at at; a session already revoked keeps
 // its first RevokedAt. auth.ErrNotFound if there is no such session.
 func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) error {
-	err := rowsAffected(s.revokeStmt.ExecContext(ctx, micros(at), id))
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return rowsAffected(tx.StmtContext(ctx, s.revokeStmt).ExecContext(ctx, micros(at), id))
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke session %q: %w", id, err)
 	}
@@ -249,10 +314,14 @@ func (s *Store) RevokeSession(ctx context.Context, id string, at time.Time) erro
 // at, except the session except (may be empty), and returns their ids in no
 // particular order. Sessions already revoked or expired are left alone.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID int64, except string, at time.Time) ([]string, error) {
-	ids, err := queryStrings(ctx, s.writer, `UPDATE sessions SET revoked_at = ?
-		WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
-		RETURNING id`,
-		micros(at), userID, except, micros(at))
+	var ids []string
+	err := s.batch.write(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		ids, err = queryStrings(ctx, tx, `UPDATE sessions SET revoked_at = ?
+			WHERE user_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+			RETURNING id`,
+			micros(at), userID, except, micros(at))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: revoke sessions of user %d: %w", userID, err)
 	}

@@ -8,8 +8,10 @@
 // Concurrency: a Store holds two connection pools on the same file. The
 // writer pool has exactly one connection and carries every write and every
 // transaction; our own writers therefore queue in database/sql instead of
-// failing with SQLITE_BUSY, and transactions begin IMMEDIATE so a
-// read-then-write transaction never has to upgrade its lock. The reader pool
+// failing with SQLITE_BUSY (the hot session writes queue in the group
+// commit of batch.go, sharing a transaction), and transactions begin
+// IMMEDIATE so a read-then-write transaction never has to upgrade its
+// lock. The reader pool
 // (readerConns connections, query_only) serves plain lookups, which in WAL
 // mode never wait for the writer. busy_timeout covers the remaining case:
 // another process (the CLI, a second server) writing the same file.
@@ -56,6 +58,7 @@ type Store struct {
 	sessionStmt *sql.Stmt // on reader
 	rotateStmt  *sql.Stmt // on writer
 	revokeStmt  *sql.Stmt // on writer
+	batch       *batcher  // group commit of the hot writes, on writer
 	dir         string    // the database file's folder, for FreeBytes
 }
 
@@ -111,6 +114,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	s.batch = newBatcher(writer)
 	return s, nil
 }
 
@@ -148,8 +152,12 @@ func (s *Store) prepare(ctx context.Context) error {
 	return err
 }
 
-// Close closes the statements and both pools.
+// Close commits the writes in flight and closes the statements and both
+// pools.
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	var errs []error
 	for _, st := range []*sql.Stmt{s.sessionStmt, s.rotateStmt, s.revokeStmt} {
 		if st != nil {

@@ -125,6 +125,14 @@ func TestListUsers_NoLimit(t *testing.T) {
 	}
 }
 
+func TestPasskeyStore(t *testing.T) {
+	authtest.RunPasskeyStoreTests(t, func(t *testing.T) authtest.PasskeyStore { return newStore(t) })
+}
+
 func TestKeyringStore(t *testing.T) {
 	authtest.RunKeyringStoreTests(t, func(t *testing.T) keyring.Store { return newStore(t) })
+}
+
+func TestMFAStore(t *testing.T) {
+	authtest.RunMFAStoreTests(t, func(t *testing.T) authtest.MFAStore { return newStore(t) })
 }

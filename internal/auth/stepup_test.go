@@ -1,0 +1,184 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auth"
+)
+
+// fakeFactor is a second factor whose enrolment the test sets; its
+// secret checks are the test's own (a func passed to VerifyFactor).
+type fakeFactor struct {
+	kind     auth.Method
+	mu       sync.Mutex
+	enrolled map[int64]bool
+}
+
+func (f *fakeFactor) Kind() auth.Method { return f.kind }
+
+func (f *fakeFactor) Enrolled(_ context.Context, id int64) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enrolled[id], nil
+}
+
+func (f *fakeFactor) Reset(_ context.Context, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.enrolled, id)
+	return nil
+}
+
+// withFactor registers a fake TOTP on e's service and enrols email's user.
+func withFactor(t *testing.T, e *env, email string) (*fakeFactor, int64) {
+	t.Helper()
+	f := &fakeFactor{kind: auth.MethodTOTP, enrolled: map[int64]bool{}}
+	e.svc.AddSecondFactor(f)
+	g := e.register(t, email)
+	f.enrolled[g.UserID] = true
+	return f, g.UserID
+}
+
+func TestPendingSignIn(t *testing.T) {
+	e := newEnv(t)
+	withFactor(t, e, "ada@example.com")
+	ctx := t.Context()
+	g := e.signIn(t, "ada@example.com", testPassword)
+	if !slices.Equal(g.SecondFactors, []auth.Method{auth.MethodTOTP}) {
+		t.Errorf("SignIn of a user with TOTP: SecondFactors = %q, want [totp]", g.SecondFactors)
+	}
+	if want := t0.Add(5 * time.Minute); !g.RefreshExpiresAt.Equal(want) {
+		t.Errorf("pending session ends %v, want %v (the pending TTL)", g.RefreshExpiresAt, want)
+	}
+	p := mustAuth(t, e.svc, g.AccessToken)
+	if !p.Pending || p.AAL() != 1 {
+		t.Errorf("pending principal: Pending %v, AAL %d; want true, 1", p.Pending, p.AAL())
+	}
+	_, err := e.svc.Refresh(ctx, auth.RefreshRequest{RefreshToken: g.RefreshToken, Client: testClient})
+	checkErr(t, "Refresh(pending)", err, auth.ErrMFARequired)
+	checkErr(t, "Reauthenticated(pending)", e.svc.Reauthenticated(ctx, p, auth.MethodTOTP), auth.ErrMFARequired)
+
+	// Of concurrent finishes exactly one wins.
+	const n = 4
+	grants := make([]*auth.Grant, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { grants[i], errs[i] = e.svc.FinishSecondFactor(ctx, p, auth.MethodTOTP, testClient) })
+	}
+	wg.Wait()
+	var full *auth.Grant
+	for i, err := range errs {
+		switch {
+		case err == nil && full == nil:
+			full = grants[i]
+		case err == nil:
+			t.Errorf("two concurrent FinishSecondFactor succeeded, want one")
+		case !errors.Is(err, auth.ErrNotAuthorized):
+			t.Errorf("FinishSecondFactor (loser) = %v, want ErrNotAuthorized", err)
+		}
+	}
+	if full == nil {
+		t.Fatal("no FinishSecondFactor succeeded")
+	}
+	fp := mustAuth(t, e.svc, full.AccessToken)
+	if fp.Pending || fp.AAL() != 2 || !slices.Equal(fp.Methods, []auth.Method{auth.MethodPassword, auth.MethodTOTP}) {
+		t.Errorf("finished principal: Pending %v, AAL %d, Methods %q", fp.Pending, fp.AAL(), fp.Methods)
+	}
+	if want := t0.Add(7 * 24 * time.Hour); !full.RefreshExpiresAt.Equal(want) {
+		t.Errorf("finished session ends %v, want %v (the session TTL from now)", full.RefreshExpiresAt, want)
+	}
+	_, err = e.svc.FinishSecondFactor(ctx, fp, auth.MethodTOTP, testClient)
+	checkErr(t, "FinishSecondFactor(complete session)", err, auth.ErrNotPending)
+	if got := len(e.events.of(auth.EventSecondFactorPending)); got != 1 {
+		t.Errorf("second_factor_pending events = %d, want 1", got)
+	}
+}
+
+// TestPasswordChangeNeedsStepUp: with a factor, the current password is
+// not enough to change it; a fresh proof with the factor is.
+func TestPasswordChangeNeedsStepUp(t *testing.T) {
+	e := newEnv(t)
+	_, id := withFactor(t, e, "ada@example.com")
+	ctx := t.Context()
+	full, err := e.svc.SignInWithFactor(ctx, id, auth.MethodPasskey, testClient)
+	if err != nil {
+		t.Fatalf("SignInWithFactor = %v", err)
+	}
+	p := mustAuth(t, e.svc, full.AccessToken)
+	if p.Pending || p.AAL() != 2 {
+		t.Errorf("passkey sign-in: Pending %v, AAL %d; want false, 2", p.Pending, p.AAL())
+	}
+	change := auth.PasswordChange{CurrentPassword: testPassword, Password: "a-new-long-password-9", PasswordConfirmation: "a-new-long-password-9", Client: testClient}
+	e.clock.Advance(11 * time.Minute)
+	_, err = e.svc.ChangePassword(ctx, p, change)
+	checkErr(t, "ChangePassword 11 min after sign-in", err, auth.ErrReauthenticationRequired)
+	checkErr(t, "ReauthenticateWithPassword(user with a factor)", e.svc.ReauthenticateWithPassword(ctx, p, testPassword, testClient), auth.ErrSecondFactorNeeded)
+	checkErr(t, "RequireRecentAuth", e.svc.RequireRecentAuth(ctx, p), auth.ErrReauthenticationRequired)
+	if err := e.svc.Reauthenticated(ctx, p, auth.MethodTOTP); err != nil {
+		t.Fatalf("Reauthenticated = %v", err)
+	}
+	if _, err := e.svc.ChangePassword(ctx, p, change); err != nil {
+		t.Errorf("ChangePassword after a step-up = %v", err)
+	}
+}
+
+// TestRequireRecentAuth: a user without a factor steps up with the
+// password; one who enrolled a factor after signing in with a password
+// must step up with it.
+func TestRequireRecentAuth(t *testing.T) {
+	e := newEnv(t)
+	f := &fakeFactor{kind: auth.MethodTOTP, enrolled: map[int64]bool{}}
+	e.svc.AddSecondFactor(f)
+	ctx := t.Context()
+	g := e.register(t, "ada@example.com")
+	p := mustAuth(t, e.svc, g.AccessToken)
+	checkErr(t, "RequireRecentAuth just after sign-in", e.svc.RequireRecentAuth(ctx, p), nil)
+	e.clock.Advance(10*time.Minute + time.Second)
+	checkErr(t, "RequireRecentAuth past the step-up age", e.svc.RequireRecentAuth(ctx, p), auth.ErrReauthenticationRequired)
+	checkErr(t, "ReauthenticateWithPassword(wrong)", e.svc.ReauthenticateWithPassword(ctx, p, "not-the-password", testClient), auth.ErrPasswordInvalid)
+	checkErr(t, "ReauthenticateWithPassword", e.svc.ReauthenticateWithPassword(ctx, p, testPassword, testClient), nil)
+	checkErr(t, "RequireRecentAuth after a password step-up", e.svc.RequireRecentAuth(ctx, p), nil)
+	f.enrolled[g.UserID] = true
+	checkErr(t, "RequireRecentAuth after enrolling a factor elsewhere", e.svc.RequireRecentAuth(ctx, p), auth.ErrReauthenticationRequired)
+}
+
+// TestPendingDoesNotEvict: pending sign-ins, however many, end none of
+// the owner's sessions.
+func TestPendingDoesNotEvict(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.MaxSessionsPerUser = 2 })
+	withFactor(t, e, "ada@example.com")
+	var pending []*auth.Grant
+	for range 3 {
+		pending = append(pending, e.signIn(t, "ada@example.com", testPassword))
+	}
+	if got := len(e.events.of(auth.EventSessionRevoked)); got != 0 {
+		t.Errorf("3 pending sign-ins with a cap of 2 revoked %d sessions, want 0", got)
+	}
+	for i, g := range pending {
+		checkAuth(t, e.svc, "pending "+string(rune('0'+i)), g.AccessToken, nil)
+	}
+}
+
+func TestResetSecondFactors(t *testing.T) {
+	e := newEnv(t)
+	f, id := withFactor(t, e, "ada@example.com")
+	had, err := e.svc.ResetSecondFactors(t.Context(), id)
+	if err != nil || !slices.Equal(had, []auth.Method{auth.MethodTOTP}) {
+		t.Fatalf("ResetSecondFactors = %q, %v, want [totp]", had, err)
+	}
+	if f.enrolled[id] {
+		t.Errorf("ResetSecondFactors left the factor enrolled")
+	}
+	if got := e.events.of(auth.EventFactorRemoved); len(got) != 1 || got[0].Reason != "totp" {
+		t.Errorf("factor_removed events = %+v, want one for totp", got)
+	}
+	if p := mustAuth(t, e.svc, e.signIn(t, "ada@example.com", testPassword).AccessToken); p.Pending {
+		t.Errorf("SignIn after ResetSecondFactors is pending, want complete")
+	}
+}
