@@ -201,13 +201,16 @@ func refreshWith(t *testing.T, api, access string) (int, string) {
 	return status, code
 }
 
-var jsBlock = regexp.MustCompile("(?s)\n```js\n(.*?)```")
+var (
+	jsBlock     = regexp.MustCompile("(?s)\n```js\n(.*?)```")
+	nextHeading = regexp.MustCompile("\n#{2,3} ")
+)
 
-// TestSPAGuideMatchesExample keeps docs/api.md's guide for single-page
-// apps honest: every js block of it must appear, verbatim, in the example
-// page that TestBrowserSPA runs in Chromium.
+// TestSPAGuideMatchesExample keeps docs/api.md's guides for single-page
+// apps honest: every js block of them must appear, verbatim, in the example
+// page that the browser tests run in Chromium.
 func TestSPAGuideMatchesExample(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/api.md")
+	raw, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,21 +218,24 @@ func TestSPAGuideMatchesExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const heading = "### A single-page app on another origin"
-	_, section, ok := strings.Cut(string(doc), heading)
-	if !ok {
-		t.Fatalf("docs/api.md: no section %q", heading)
-	}
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	blocks := jsBlock.FindAllStringSubmatch(section, -1)
-	if len(blocks) == 0 {
-		t.Fatalf("docs/api.md, %q: no js block", heading)
-	}
-	for _, b := range blocks {
-		if !strings.Contains(string(page), b[1]) {
-			t.Errorf("docs/api.md, %q: this block is not in examples/spa/index.html:\n%s", heading, b[1])
+	doc := string(raw)
+	for _, heading := range []string{"### A single-page app on another origin", "### Add passkeys to your app in 30 lines"} {
+		_, section, ok := strings.Cut(doc, "\n"+heading+"\n")
+		if !ok {
+			t.Errorf("docs/api.md: no section %q", heading)
+			continue
+		}
+		if end := nextHeading.FindStringIndex(section); end != nil {
+			section = section[:end[0]]
+		}
+		blocks := jsBlock.FindAllStringSubmatch(section, -1)
+		if len(blocks) == 0 {
+			t.Errorf("docs/api.md, %q: no js block", heading)
+		}
+		for _, b := range blocks {
+			if !strings.Contains(string(page), b[1]) {
+				t.Errorf("docs/api.md, %q: this block is not in examples/spa/index.html:\n%s", heading, b[1])
+			}
 		}
 	}
 }
