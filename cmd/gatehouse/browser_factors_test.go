@@ -20,7 +20,8 @@ import (
 // DevTools WebAuthn domain) stands in for a laptop's fingerprint reader:
 // register with a password, add a passkey, sign out, sign in with the
 // passkey alone (no email typed), enrol TOTP, then finish password
-// sign-ins with a code this test computes and with a recovery code.
+// sign-ins with a code this test computes, with the passkey and with a
+// recovery code, which works once.
 func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 	b := browsertest.New(t)
 	page := browsertest.ServeFiles(t, "../../examples/spa")
