@@ -87,7 +87,7 @@ func (s *Service) ImportSessions(ctx context.Context, rows SessionRows, opt Sess
 // ordered its inserts touch leaf pages all over the primary-key indexes,
 // and fewer, larger batches rewrite each page fewer times (on SQLite 20,000
 // imported about 30 % faster than 5,000, docs/benchmarks.md). The price is
-// the write lock held about a second per batch, within the 5 s a server
+// the write lock held up to about 1.5 s per batch, within the 5 s a server
 // sharing the database waits for it.
 const sessionImportBatch = 20000
 
