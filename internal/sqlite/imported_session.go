@@ -76,7 +76,7 @@ func (s *Store) PutImportedSecrets(ctx context.Context, sessions []auth.Imported
 	if len(sessions) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
 		upsert, err := tx.PrepareContext(ctx, `INSERT INTO imported_sessions (session_id, access_uid, csrf)
 			VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET access_uid = excluded.access_uid, csrf = excluded.csrf`)
 		if err != nil {

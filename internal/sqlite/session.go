@@ -99,7 +99,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 	if len(sessions) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
 		insert, err := tx.PrepareContext(ctx, insertSessionQuery)
 		if err != nil {
 			return err

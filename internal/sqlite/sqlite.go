@@ -265,6 +265,27 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// bulkCacheKiB is the writer's page cache (KiB) once it has bulk-loaded:
+// the rows of an import batch go in id order, but the ids are random, so
+// every batch touches pages all over the primary-key indexes of sessions
+// and imported_sessions; with SQLite's default 2 MiB, most of them are
+// evicted and read back from the file by the next batch (measured in
+// docs/benchmarks.md).
+const bulkCacheKiB = 64 << 10
+
+// bulkTx is tx for a bulk load. It enlarges the writer's page cache for
+// the rest of the connection's life, not for the one transaction: shrinking
+// it again frees the pages the next batch needs (measured: slower than the
+// default). A server never bulk-loads, so its writer keeps the default.
+func (s *Store) bulkTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, bulkCacheKiB)); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // errorCode returns the extended SQLite result code of err, or 0.
 func errorCode(err error) int {
 	var e *sqlite.Error
