@@ -134,12 +134,6 @@ func startPruner(store auth.Store, svc *auth.Service, log *slog.Logger) (stop fu
 		for {
 			pruneEndedSessions(ctx, store, log)
 			pruneFinishedMails(ctx, store, log)
-			// One statement: the secrets are few and only ever shrink.
-			if n, err := svc.PruneImportedSecrets(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("pruning imported sessions' secrets", "err", err)
-			} else if n > 0 {
-				log.Info("pruned imported sessions' secrets", "count", n)
-			}
 			if p, ok := store.(auth.ChangeLogPruner); ok {
 				if err := p.PruneSessionChanges(ctx); err != nil && ctx.Err() == nil {
 					log.Warn("pruning the session change log", "err", err)

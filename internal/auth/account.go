@@ -180,10 +180,7 @@ func (s *Service) rotate(ctx context.Context, id string, u *User, now time.Time)
 		if !sess.Live(now) {
 			return nil, ErrNotAuthorized
 		}
-		sec, err := s.secretsOf(ctx, sess, now)
-		if err != nil {
-			return nil, unavailable(err)
-		}
+		sec := s.secretsOf(sess, now)
 		var next *Session
 		err = commit(ctx, func(ctx context.Context) (err error) {
 			next, err = s.store.RotateSession(ctx, id, sess.Generation, now, s.accessExpiry(now, sess.ExpiresAt))

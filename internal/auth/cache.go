@@ -111,10 +111,7 @@ func (s *Service) loadSession(ctx context.Context, id string) (*cachedSession, e
 	if err != nil {
 		return nil, err
 	}
-	sec, err := s.secretsOf(ctx, sess, s.clock())
-	if err != nil {
-		return nil, err
-	}
+	sec := s.secretsOf(sess, s.clock())
 	return s.cache.mergeRead(id, s.cacheEntry(sess, u, sec), epoch), nil
 }
 

@@ -56,7 +56,7 @@
 //   - cluster plumbing (cmd/gatehouse's wiring): SessionChanged and
 //     SetFeedHealthy (the change feed), SyncClock and ClockReady,
 //     NextMail and MailDone (package mail's delivery loop),
-//     PruneImportedSecrets (the pruner), AccessTokenChanges and
+//     AccessTokenChanges and
 //     NewSessionToken (tokenchanges.go: package jwtsessions' bridge), and
 //     the gauges package metrics reads.
 //

@@ -19,9 +19,9 @@ type SessionRow struct {
 	Key string
 	// Bad says why the row could not be read into a session; "" if it was.
 	Bad string
-	// Session's ID, UserID, AccessExpiresAt and ExpiresAt are the
-	// source's; ImportSessions fills in the rest.
-	ImportedSession
+	// Session's ID, UserID, AccessExpiresAt, ExpiresAt and Imported are
+	// the source's; ImportSessions fills in the rest.
+	Session Session
 }
 
 // SessionRows is a source of SessionRows: Next returns io.EOF after the
@@ -75,174 +75,197 @@ func (s *Service) ImportSessions(ctx context.Context, rows SessionRows, opt Sess
 		return &SessionImportReport{}, ErrNoSessionImport
 	}
 	withDefault(&opt.MaxProblems, 100)
-	imp := &sessionImporter{s: s, st: st, opt: opt, now: s.clock(), rep: &SessionImportReport{}}
+	imp := &sessionImporter{st: st, opt: opt, rep: &SessionImportReport{}}
 	start := time.Now()
-	err := imp.run(ctx, rows, start)
+	err := imp.run(ctx, &sessionReader{rows: rows, now: s.clock(), maxProblems: opt.MaxProblems}, start)
 	imp.rep.Elapsed = time.Since(start)
 	return imp.rep, err
 }
 
 // sessionImportBatch sessions go to the store per transaction, more than
 // importBatch users: session ids are random, so however the batch is
-// ordered its inserts touch leaf pages all over the primary-key indexes,
+// ordered its inserts touch leaf pages all over the primary-key index,
 // and fewer, larger batches rewrite each page fewer times (on SQLite 20,000
 // imported about 30 % faster than 5,000, docs/benchmarks.md). The price is
-// the write lock held up to about 1.5 s per batch, within the 5 s a server
-// sharing the database waits for it.
+// the write lock held up to about a second per batch, within the 5 s a
+// server sharing the database waits for it.
 const sessionImportBatch = 20000
 
-type sessionImporter struct {
-	s     *Service
-	st    ImportedSessionStore
-	opt   SessionImportOptions
-	now   time.Time
-	rep   *SessionImportReport
-	batch []ImportedSession
-	keys  []string // keys[i] is where batch[i] came from
+// sessionBatch is one batch of rows read from the source, sorted by
+// session id, with what the reader counted on the way.
+type sessionBatch struct {
+	sessions []Session
+	keys     []string // keys[i] is where sessions[i] came from
+	// Rows the reader set aside, counted and listed (up to MaxProblems
+	// per batch) for the report.
+	malformed, expired int64
+	problems           []string
+	err                error // reading stopped here (io.EOF at the end)
 }
 
-func (imp *sessionImporter) run(ctx context.Context, rows SessionRows, start time.Time) error {
+// sessionReader turns source rows into sorted batches. It runs on a
+// goroutine of its own, so that reading the next batch (the source's
+// round trips, parsing, sorting) overlaps storing the previous one.
+type sessionReader struct {
+	rows        SessionRows
+	now         time.Time
+	maxProblems int
+}
+
+// read sends batches until the source ends or fails (the last batch
+// carries the error), or ctx ends.
+func (r *sessionReader) read(ctx context.Context, out chan<- *sessionBatch) {
+	defer close(out)
 	for {
-		row, err := rows.Next()
-		if err != nil {
-			ferr := imp.flush(ctx, start)
-			if errors.Is(err, io.EOF) {
-				return ferr
-			}
-			return errors.Join(fmt.Errorf("read: %w", err), ferr)
+		b := r.next()
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return
 		}
-		imp.add(row)
-		if len(imp.batch) >= sessionImportBatch {
-			if err := imp.flush(ctx, start); err != nil {
-				return err
-			}
+		if b.err != nil {
+			return
 		}
 	}
 }
 
-func (imp *sessionImporter) add(row SessionRow) {
+func (r *sessionReader) next() *sessionBatch {
+	b := &sessionBatch{}
+	for len(b.sessions) < sessionImportBatch {
+		row, err := r.rows.Next()
+		if err != nil {
+			b.err = err
+			break
+		}
+		r.add(b, row)
+	}
+	// Session ids are random: in their order, the inserts of a batch walk
+	// the primary-key index from one end to the other instead of touching
+	// a random page each, which is most of the cost of a large import.
+	// (Problems are listed by key, so their order does not matter.)
+	order := make([]int, len(b.sessions))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return strings.Compare(b.sessions[i].ID, b.sessions[j].ID) })
+	sessions, keys := make([]Session, len(order)), make([]string, len(order))
+	for i, j := range order {
+		sessions[i], keys[i] = b.sessions[j], b.keys[j]
+	}
+	b.sessions, b.keys = sessions, keys
+	return b
+}
+
+func (r *sessionReader) add(b *sessionBatch, row SessionRow) {
+	sess := &row.Session
 	if row.Bad == "" {
-		row.Bad = validImport(&row.ImportedSession)
+		row.Bad = validImport(sess)
 	}
 	switch {
 	case row.Bad != "":
-		imp.rep.Malformed++
-		imp.problem(row.Key, row.Bad)
-	case !imp.now.Before(row.Session.ExpiresAt):
-		imp.rep.Expired++
+		b.malformed++
+		if len(b.problems) < r.maxProblems {
+			b.problems = append(b.problems, row.Key+": "+row.Bad)
+		}
+	case !r.now.Before(sess.ExpiresAt):
+		b.expired++
 	default:
-		sess := &row.Session
 		// The gem does not cap an access token at its session's end;
 		// Gatehouse does (the token is refused past it either way).
 		if sess.AccessExpiresAt.After(sess.ExpiresAt) {
 			sess.AccessExpiresAt = sess.ExpiresAt
 		}
 		sess.Generation = 0
-		sess.RotatedAt, sess.CreatedAt, sess.LastUsedAt = imp.now, imp.now, imp.now
+		sess.RotatedAt, sess.CreatedAt, sess.LastUsedAt = r.now, r.now, r.now
 		sess.RevokedAt = time.Time{}
-		imp.batch = append(imp.batch, row.ImportedSession)
-		imp.keys = append(imp.keys, row.Key)
+		b.sessions = append(b.sessions, *sess)
+		b.keys = append(b.keys, row.Key)
 	}
 }
 
 // validImport says what is wrong with an imported session, or "".
-func validImport(imp *ImportedSession) string {
+func validImport(sess *Session) string {
 	switch {
-	case imp.Session.ID == "" || len(imp.Session.ID) > 64:
+	case sess.ID == "" || len(sess.ID) > 64:
 		return "session id is empty or longer than 64 bytes"
-	case imp.Session.UserID <= 0 || imp.Session.UserID > MaxImportID:
-		return fmt.Sprintf("user id %d is out of range", imp.Session.UserID)
-	case imp.AccessID == "" || len(imp.AccessID) > 64:
+	case sess.UserID <= 0 || sess.UserID > MaxImportID:
+		return fmt.Sprintf("user id %d is out of range", sess.UserID)
+	case sess.Imported == nil:
+		return "no access uid or CSRF secret"
+	case sess.Imported.AccessID == "" || len(sess.Imported.AccessID) > 64:
 		return "access uid is empty or longer than 64 bytes"
-	case len(imp.CSRFSecret) != csrf.SecretSize:
-		return fmt.Sprintf("CSRF secret is %d bytes, not %d", len(imp.CSRFSecret), csrf.SecretSize)
+	case len(sess.Imported.CSRFSecret) != csrf.SecretSize:
+		return fmt.Sprintf("CSRF secret is %d bytes, not %d", len(sess.Imported.CSRFSecret), csrf.SecretSize)
 	}
 	return ""
 }
 
-func (imp *sessionImporter) problem(key, reason string) {
+// sessionImporter stores the reader's batches and keeps the report.
+type sessionImporter struct {
+	st  ImportedSessionStore
+	opt SessionImportOptions
+	rep *SessionImportReport
+}
+
+func (imp *sessionImporter) run(ctx context.Context, r *sessionReader, start time.Time) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the reader if storing fails
+	batches := make(chan *sessionBatch, 1)
+	go r.read(ctx, batches)
+	for b := range batches {
+		imp.rep.Malformed += b.malformed
+		imp.rep.Expired += b.expired
+		for _, p := range b.problems {
+			imp.problem(p)
+		}
+		if err := imp.store(ctx, b); err != nil {
+			return err
+		}
+		if imp.opt.Progress != nil {
+			p := *imp.rep
+			p.Elapsed = time.Since(start)
+			imp.opt.Progress(p)
+		}
+		if errors.Is(b.err, io.EOF) {
+			return nil
+		}
+		if b.err != nil {
+			return fmt.Errorf("read: %w", b.err)
+		}
+	}
+	return ctx.Err()
+}
+
+func (imp *sessionImporter) problem(p string) {
 	if len(imp.rep.Problems) < imp.opt.MaxProblems {
-		imp.rep.Problems = append(imp.rep.Problems, key+": "+reason)
+		imp.rep.Problems = append(imp.rep.Problems, p)
 	}
 }
 
-// flush stores a batch: the sessions not present yet in one bulk insert,
-// then the secrets of those and of the present ones still at generation 0.
-func (imp *sessionImporter) flush(ctx context.Context, start time.Time) error {
+// store stores one batch: the sessions not present yet inserted, the
+// secrets of the present ones still at generation 0 replaced, in one
+// transaction.
+func (imp *sessionImporter) store(ctx context.Context, b *sessionBatch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(imp.batch) > 0 {
-		if err := imp.store(ctx); err != nil {
-			return fmt.Errorf("store sessions %s to %s: %w", imp.keys[0], imp.keys[len(imp.keys)-1], err)
-		}
-		imp.batch, imp.keys = imp.batch[:0], imp.keys[:0]
+	if len(b.sessions) == 0 {
+		return nil
 	}
-	if imp.opt.Progress != nil {
-		p := *imp.rep
-		p.Elapsed = time.Since(start)
-		imp.opt.Progress(p)
-	}
-	return nil
-}
-
-func (imp *sessionImporter) store(ctx context.Context) error {
-	// Session ids are random: in their order, the inserts of a batch walk
-	// the primary-key index from one end to the other instead of touching
-	// a random page each, which is most of the cost of a large import.
-	// (Problems are listed by key, so their order does not matter.)
-	order := make([]int, len(imp.batch))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(imp.batch[a].Session.ID, imp.batch[b].Session.ID) })
-	batch, keys := make([]ImportedSession, len(order)), make([]string, len(order))
-	for i, j := range order {
-		batch[i], keys[i] = imp.batch[j], imp.keys[j]
-	}
-	imp.batch, imp.keys = batch, keys
-	ids := make([]string, len(imp.batch))
-	users := make([]int64, len(imp.batch))
-	for i := range imp.batch {
-		ids[i], users[i] = imp.batch[i].Session.ID, imp.batch[i].Session.UserID
-	}
-	gens, err := imp.st.SessionGenerations(ctx, ids)
+	outcomes, err := imp.st.MergeImportedSessions(ctx, b.sessions)
 	if err != nil {
-		return err
+		return fmt.Errorf("store sessions %s to %s: %w", b.keys[0], b.keys[len(b.keys)-1], err)
 	}
-	known, err := imp.st.ExistingUsers(ctx, users)
-	if err != nil {
-		return err
-	}
-	var fresh []Session
-	var secrets []ImportedSession
-	var present, unknown int64
-	for i := range imp.batch {
-		row := &imp.batch[i]
-		gen, ok := gens[row.Session.ID]
-		switch {
-		case ok:
-			present++
-			if gen == 0 {
-				secrets = append(secrets, *row)
-			}
-		case !known[row.Session.UserID]:
-			unknown++
-			imp.problem(imp.keys[i], fmt.Sprintf("user %d is not in Gatehouse (import the users first)", row.Session.UserID))
-		default:
-			gens[row.Session.ID] = 0 // a repeat later in the batch is present
-			fresh = append(fresh, row.Session)
-			secrets = append(secrets, *row)
+	for i, o := range outcomes {
+		switch o {
+		case SessionInserted:
+			imp.rep.Imported++
+		case SessionPresent:
+			imp.rep.Present++
+		case SessionUserUnknown:
+			imp.rep.UnknownUser++
+			imp.problem(fmt.Sprintf("%s: user %d is not in Gatehouse (import the users first)", b.keys[i], b.sessions[i].UserID))
 		}
 	}
-	if err := imp.st.ImportSessions(ctx, fresh); err != nil {
-		return err
-	}
-	if err := imp.st.PutImportedSecrets(ctx, secrets); err != nil {
-		return err
-	}
-	imp.rep.Imported += int64(len(fresh))
-	imp.rep.Present += present
-	imp.rep.UnknownUser += unknown
 	return nil
 }

@@ -28,9 +28,8 @@ func TestImportSessions(t *testing.T) {
 	g := e.register(t, "ada@example.com")
 	now := e.clock.Now()
 	row := func(key, id, uid string, user int64, csrf []byte, accessExp, exp time.Time) auth.SessionRow {
-		return auth.SessionRow{Key: key, ImportedSession: auth.ImportedSession{
-			Session:         auth.Session{ID: id, UserID: user, AccessExpiresAt: accessExp, ExpiresAt: exp, Generation: 9},
-			ImportedSecrets: auth.ImportedSecrets{AccessID: uid, CSRFSecret: csrf}}}
+		return auth.SessionRow{Key: key, Session: auth.Session{ID: id, UserID: user, AccessExpiresAt: accessExp, ExpiresAt: exp, Generation: 9,
+			Imported: &auth.ImportedSecrets{AccessID: uid, CSRFSecret: csrf}}}
 	}
 	secret := make([]byte, 32)
 	rows := sessionRows{

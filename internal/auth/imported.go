@@ -9,11 +9,16 @@ import (
 // An imported session is one moved from the Rails app's jwt_sessions
 // store with its tokens still live. Its generation 0 was made by the gem,
 // not derived: the access token's uid is random and so is the CSRF secret.
-// The store keeps those two beside the session (not in it), and Gatehouse
-// consults them only while they can still be presented: at generation 0,
-// and at generation 1 while the refresh grace window still accepts the
-// previous generation. From then on the session runs on derived secrets
-// like any other, and the record is pruned.
+// The store keeps those two on the session's row (Session.Imported), read
+// with it, so no session pays a read of its own for them. Gatehouse uses
+// them only while they can still be presented: at generation 0, and at
+// generation 1 while the refresh grace window still accepts the previous
+// generation. From then on the session runs on derived secrets like any
+// other. They stay on the row until the session is deleted: a DB reader
+// learns nothing from them that it could use once the gem's access token
+// has expired (a CSRF secret works only with its generation's token), and
+// a change-log reader that lags behind a session's later rotations can
+// still name its generation 0's token.
 
 // ImportedSecrets are the credentials of an imported session's generation
 // 0, as the system it came from made them.
@@ -22,36 +27,40 @@ type ImportedSecrets struct {
 	CSRFSecret []byte // csrf.SecretSize bytes
 }
 
-// ImportedSession is a session to import with its generation 0's secrets.
-type ImportedSession struct {
-	Session Session
-	ImportedSecrets
-}
+// SessionImportOutcome is what MergeImportedSessions did with one
+// session.
+type SessionImportOutcome uint8
+
+// The outcomes.
+const (
+	// SessionInserted: the session was not present and is now.
+	SessionInserted SessionImportOutcome = iota
+	// SessionPresent: the session was present; if still at generation 0,
+	// its imported secrets were replaced by the batch's.
+	SessionPresent
+	// SessionUserUnknown: the session's user does not exist; skipped.
+	SessionUserUnknown
+)
 
 // ImportedSessionStore is a Store that can take imported sessions. Without
 // one, no session is imported and every session runs on derived secrets.
 type ImportedSessionStore interface {
-	// ImportSessions inserts sessions exactly as given, in bulk: no
-	// per-user cap, no change logged (no node can have cached a session
-	// that did not exist). A missing user (ErrNotFound) or an id already
-	// present fails the whole batch.
+	// ImportSessions inserts sessions exactly as given (their Imported
+	// secrets included), in bulk: no per-user cap, no change logged (no
+	// node can have cached a session that did not exist). A missing user
+	// (ErrNotFound) or an id already present fails the whole batch.
 	ImportSessions(ctx context.Context, sessions []Session) error
-	// SessionGenerations returns the generation of each of ids that is
-	// present.
-	SessionGenerations(ctx context.Context, ids []string) (map[string]int64, error)
-	// ExistingUsers returns which of ids are users.
-	ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool, error)
-	// PutImportedSecrets stores (or replaces) the secrets of sessions
-	// that are present, in one transaction.
-	PutImportedSecrets(ctx context.Context, sessions []ImportedSession) error
-	// ImportedSecrets returns the secrets of session id. ErrNotFound if it
-	// has none (it was not imported, or they were pruned).
+	// MergeImportedSessions stores batch, sorted by id, in one
+	// transaction: a session whose user does not exist is skipped; one not
+	// present is inserted as ImportSessions would; one present keeps its
+	// state, but while it is still at generation 0 its Imported secrets are
+	// replaced by the batch's (the source may have refreshed it since the
+	// last run). A repeated id counts as present from its second row on.
+	// outcomes[i] says what became of batch[i].
+	MergeImportedSessions(ctx context.Context, batch []Session) (outcomes []SessionImportOutcome, err error)
+	// ImportedSecrets returns the imported secrets of session id,
+	// ErrNotFound if it has none (it was not imported, or is gone).
 	ImportedSecrets(ctx context.Context, id string) (*ImportedSecrets, error)
-	// PruneImportedSecrets deletes the secrets no session can use any
-	// more: of sessions revoked or expired at now, past generation 1, or at
-	// generation 1 since before rotatedBefore (those of deleted sessions
-	// go with them). It returns how many it deleted.
-	PruneImportedSecrets(ctx context.Context, now, rotatedBefore time.Time) (int64, error)
 }
 
 // genSecrets gives the access id and CSRF secret of each generation of
@@ -80,19 +89,19 @@ func (g genSecrets) csrf(gen int64) []byte {
 // this node has just created.
 func (s *Service) derivedSecrets(id string) genSecrets { return genSecrets{keys: s.keys, id: id} }
 
-// secretsOf returns the secrets of sess, reading its imported ones only
-// while they can still be presented at now (see the top of this file), so
-// that an ordinary session pays for the read only at generation 0, once
-// per node and once on its first refresh.
-func (s *Service) secretsOf(ctx context.Context, sess *Session, now time.Time) (genSecrets, error) {
-	if sess.Generation > 1 || sess.Generation == 1 && !now.Before(sess.RotatedAt.Add(s.grace)) {
-		return s.derivedSecrets(sess.ID), nil
+// secretsOf returns the secrets of sess at now: its imported ones only
+// while they can still be presented (see the top of this file).
+func (s *Service) secretsOf(sess *Session, now time.Time) genSecrets {
+	g := s.derivedSecrets(sess.ID)
+	if sess.Generation == 0 || sess.Generation == 1 && now.Before(sess.RotatedAt.Add(s.grace)) {
+		g.imported = sess.Imported
 	}
-	return s.secretsByID(ctx, sess.ID)
+	return g
 }
 
 // secretsByID returns the secrets of session id, with its imported ones if
-// it has any left.
+// it has any, for a change-log entry, which names the session but does
+// not carry it.
 func (s *Service) secretsByID(ctx context.Context, id string) (genSecrets, error) {
 	g := s.derivedSecrets(id)
 	imp, ok := s.store.(ImportedSessionStore)
@@ -108,15 +117,4 @@ func (s *Service) secretsByID(ctx context.Context, id string) (genSecrets, error
 	}
 	g.imported = sec
 	return g, nil
-}
-
-// PruneImportedSecrets deletes the imported secrets no session can present
-// any more (ImportedSessionStore); a no-op on a store without any.
-func (s *Service) PruneImportedSecrets(ctx context.Context) (int64, error) {
-	st, ok := s.store.(ImportedSessionStore)
-	if !ok {
-		return 0, nil
-	}
-	now := s.clock()
-	return st.PruneImportedSecrets(ctx, now, now.Add(-s.grace))
 }

@@ -66,10 +66,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (*Grant, error)
 			// session going.
 			return nil, ErrMFARequired
 		}
-		sec, err := s.secretsOf(ctx, sess, now)
-		if err != nil {
-			return nil, unavailable(err)
-		}
+		sec := s.secretsOf(sess, now)
 		gen := p.gen(sess.Generation, sec)
 		inGrace := now.Before(sess.RotatedAt.Add(s.grace))
 		if r.CheckCSRF && !csrfOK(r.CSRFToken, sess, sec, gen, inGrace) {

@@ -39,6 +39,10 @@ type Session struct {
 	// step-up rule (RequireRecentAuth) reads them from the store.
 	AuthenticatedAt time.Time
 	AuthenticatedBy Method
+	// Imported holds the credentials of generation 0 of a session moved
+	// from the system Gatehouse replaces (imported.go); nil for every
+	// session Gatehouse started.
+	Imported *ImportedSecrets
 }
 
 // signInMethods are s.Methods, or a password for a session stored before

@@ -3,10 +3,11 @@ package authtest
 import (
 	"bytes"
 	"errors"
-	"maps"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -19,110 +20,101 @@ type ImportedStore interface {
 }
 
 // RunImportedSessionTests checks the store side of importing sessions
-// with their secrets: the look-ups the import batches on, the secrets'
-// round trip, and which secrets PruneImportedSecrets deletes.
+// with their secrets: the secrets round-trip on the session's row through
+// every read and rotation, and MergeImportedSessions inserts, keeps and
+// skips as its contract says, in one batch.
 func RunImportedSessionTests(t *testing.T, newStore func(t *testing.T) ImportedStore) {
-	t.Run("Lookups", func(t *testing.T) {
+	t.Run("SecretsOnTheSession", func(t *testing.T) {
 		t.Parallel()
 		st := newStore(t)
 		ctx := t.Context()
-		u, first := mustCreateUser(t, st, "ada@example.com")
-		moved := newSession(u.ID, t0)
-		moved.Generation = 4
-		if err := st.ImportSessions(ctx, []auth.Session{*moved}); err != nil {
+		u, plain := mustCreateUser(t, st, "ada@example.com")
+		if _, err := st.ImportedSecrets(ctx, plain.ID); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("ImportedSecrets(a session Gatehouse started) = %v, want ErrNotFound", err)
+		}
+		if got, err := st.Session(ctx, plain.ID); err != nil || got.Imported != nil {
+			t.Errorf("Session(a session Gatehouse started) = %+v, %v; want Imported nil", got, err)
+		}
+		imp := newSession(u.ID, t0)
+		imp.Imported = secrets("rails-uid", 'r')
+		if err := st.ImportSessions(ctx, []auth.Session{*imp}); err != nil {
 			t.Fatalf("ImportSessions = %v", err)
 		}
-		gens, err := st.SessionGenerations(ctx, []string{first.ID, "absent", moved.ID})
-		want := map[string]int64{first.ID: 0, moved.ID: 4}
-		if err != nil || !maps.Equal(gens, want) {
-			t.Errorf("SessionGenerations = %v, %v; want %v", gens, err, want)
+		if got, err := st.ImportedSecrets(ctx, imp.ID); err != nil || !cmp.Equal(got, imp.Imported) {
+			t.Errorf("ImportedSecrets = %+v, %v; want %+v", got, err, imp.Imported)
 		}
-		known, err := st.ExistingUsers(ctx, []int64{u.ID, u.ID + 1000})
-		if err != nil || !maps.Equal(known, map[int64]bool{u.ID: true}) {
-			t.Errorf("ExistingUsers(%d, %d) = %v, %v; want only %d", u.ID, u.ID+1000, known, err, u.ID)
+		if got, err := st.Session(ctx, imp.ID); err != nil || !cmp.Equal(got.Imported, imp.Imported) {
+			t.Errorf("Session().Imported = %+v, %v; want %+v", got.Imported, err, imp.Imported)
 		}
-	})
-	t.Run("SecretsRoundTrip", func(t *testing.T) {
-		t.Parallel()
-		st := newStore(t)
-		ctx := t.Context()
-		_, sess := mustCreateUser(t, st, "ada@example.com")
-		if _, err := st.ImportedSecrets(ctx, sess.ID); !errors.Is(err, auth.ErrNotFound) {
-			t.Errorf("ImportedSecrets before any = %v, want ErrNotFound", err)
-		}
-		for _, uid := range []string{"first-uid", "replaced-uid"} {
-			in := auth.ImportedSession{Session: *sess, ImportedSecrets: auth.ImportedSecrets{
-				AccessID: uid, CSRFSecret: bytes.Repeat([]byte(uid[:1]), 32)}}
-			if err := st.PutImportedSecrets(ctx, []auth.ImportedSession{in}); err != nil {
-				t.Fatalf("PutImportedSecrets(%s) = %v", uid, err)
-			}
-			got, err := st.ImportedSecrets(ctx, sess.ID)
-			if err != nil || got.AccessID != uid || !bytes.Equal(got.CSRFSecret, in.CSRFSecret) {
-				t.Errorf("ImportedSecrets after PutImportedSecrets(%s) = %+v, %v", uid, got, err)
+		// Rotations keep them: a lagging change-log reader still names
+		// generation 0's token; auth stops using them after the grace.
+		for gen := range int64(2) {
+			next, err := st.RotateSession(ctx, imp.ID, gen, t0.Add(time.Minute), t0.Add(time.Hour))
+			if err != nil || !cmp.Equal(next.Imported, imp.Imported) {
+				t.Errorf("RotateSession(gen %d).Imported = %+v, %v; want %+v", gen, next.Imported, err, imp.Imported)
 			}
 		}
-		absent := auth.ImportedSession{Session: auth.Session{ID: "absent"}, ImportedSecrets: auth.ImportedSecrets{AccessID: "u", CSRFSecret: make([]byte, 32)}}
-		if err := st.PutImportedSecrets(ctx, []auth.ImportedSession{absent}); err == nil {
-			t.Error("PutImportedSecrets(absent session) = nil, want an error")
+		if list, err := st.ListSessions(ctx, u.ID, t0); err != nil || len(list) != 2 {
+			t.Errorf("ListSessions = %d sessions, %v; want 2", len(list), err)
 		}
 	})
-	t.Run("Prune", testPruneImportedSecrets(newStore))
-}
-
-func testPruneImportedSecrets(newStore func(t *testing.T) ImportedStore) func(t *testing.T) {
-	return func(t *testing.T) {
+	t.Run("Merge", func(t *testing.T) {
 		t.Parallel()
 		st := newStore(t)
 		ctx := t.Context()
 		u, _ := mustCreateUser(t, st, "ada@example.com")
-		other, _ := mustCreateUser(t, st, "bob@example.com")
-		now := t0.Add(time.Hour)
-		cutoff := now.Add(-10 * time.Second)
-		at := func(userID, gen int64, rotated time.Time, edit func(*auth.Session)) auth.Session {
+		// Ids in order: the import sorts its batches by id.
+		at := func(id string, userID, gen int64, sec *auth.ImportedSecrets) auth.Session {
 			s := newSession(userID, t0)
-			s.Generation, s.RotatedAt = gen, rotated
-			if edit != nil {
-				edit(s)
-			}
+			s.ID, s.Generation, s.Imported = id, gen, sec
 			return *s
 		}
-		sessions := map[string]auth.Session{
-			"gen0":             at(u.ID, 0, t0, nil),
-			"gen1_in_grace":    at(u.ID, 1, cutoff, nil),
-			"gen1_after_grace": at(u.ID, 1, cutoff.Add(-time.Microsecond), nil),
-			"gen2":             at(u.ID, 2, now, nil),
-			"revoked":          at(u.ID, 0, t0, func(s *auth.Session) { s.RevokedAt = now }),
-			"expired":          at(u.ID, 0, t0, func(s *auth.Session) { s.ExpiresAt = now }),
-			"user_deleted":     at(other.ID, 0, t0, nil),
-		}
-		var all []auth.Session
-		var secrets []auth.ImportedSession
-		for _, s := range sessions {
-			all = append(all, s)
-			secrets = append(secrets, auth.ImportedSession{Session: s, ImportedSecrets: auth.ImportedSecrets{AccessID: "u", CSRFSecret: make([]byte, 32)}})
-		}
-		if err := st.ImportSessions(ctx, all); err != nil {
+		present0 := at("10000000-0000-4000-8000-000000000000", u.ID, 0, secrets("old-0", 'a'))
+		present2 := at("20000000-0000-4000-8000-000000000000", u.ID, 2, secrets("old-2", 'b'))
+		if err := st.ImportSessions(ctx, []auth.Session{present0, present2}); err != nil {
 			t.Fatalf("ImportSessions = %v", err)
 		}
-		if err := st.PutImportedSecrets(ctx, secrets); err != nil {
-			t.Fatalf("PutImportedSecrets = %v", err)
+		fresh := at("30000000-0000-4000-8000-000000000000", u.ID, 0, secrets("fresh", 'c'))
+		batch := []auth.Session{
+			at(present0.ID, u.ID, 0, secrets("new-0", 'd')),
+			at(present2.ID, u.ID, 0, secrets("new-2", 'e')),
+			fresh,
+			at(fresh.ID, u.ID, 0, secrets("repeat", 'f')),
+			at("40000000-0000-4000-8000-000000000000", u.ID+1000, 0, secrets("nobody", 'g')),
 		}
-		if _, err := st.DeleteUser(ctx, other.ID); err != nil {
-			t.Fatalf("DeleteUser = %v", err)
+		outcomes, err := st.MergeImportedSessions(ctx, batch)
+		want := []auth.SessionImportOutcome{auth.SessionPresent, auth.SessionPresent, auth.SessionInserted,
+			auth.SessionPresent, auth.SessionUserUnknown}
+		if err != nil || !slices.Equal(outcomes, want) {
+			t.Fatalf("MergeImportedSessions = %v, %v; want %v", outcomes, err, want)
 		}
-		n, err := st.PruneImportedSecrets(ctx, now, cutoff)
-		if err != nil || n != 4 {
-			t.Errorf("PruneImportedSecrets = %d, %v; want 4 (gen1_after_grace, gen2, revoked, expired)", n, err)
-		}
-		var kept []string
-		for name, s := range sessions {
-			if _, err := st.ImportedSecrets(ctx, s.ID); err == nil {
-				kept = append(kept, name)
+		for _, c := range []struct {
+			id   string
+			want *auth.ImportedSecrets
+		}{
+			{present0.ID, batch[0].Imported}, // at generation 0: replaced
+			{present2.ID, present2.Imported}, // moved on: kept
+			{fresh.ID, batch[3].Imported},    // inserted, then replaced by its repeat
+		} {
+			if got, err := st.ImportedSecrets(ctx, c.id); err != nil || !cmp.Equal(got, c.want) {
+				t.Errorf("ImportedSecrets(%s) = %+v, %v; want %+v", c.id, got, err, c.want)
 			}
 		}
-		slices.Sort(kept)
-		if want := []string{"gen0", "gen1_in_grace"}; !slices.Equal(kept, want) {
-			t.Errorf("secrets kept after PruneImportedSecrets: %q, want %q", kept, want)
+		got, err := st.Session(ctx, fresh.ID)
+		fresh.Imported = batch[3].Imported
+		if err != nil || !cmp.Equal(got, &fresh) {
+			t.Errorf("Session(inserted) = %v (-got +want):\n%s", err, cmp.Diff(got, &fresh))
 		}
-	}
+		if _, err := st.Session(ctx, batch[4].ID); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("Session(of an unknown user) = %v, want ErrNotFound", err)
+		}
+		if outcomes, err := st.MergeImportedSessions(ctx, nil); err != nil || len(outcomes) != 0 {
+			t.Errorf("MergeImportedSessions(nil) = %v, %v", outcomes, err)
+		}
+	})
+}
+
+// secrets are imported secrets with a recognisable CSRF secret.
+func secrets(uid string, fill byte) *auth.ImportedSecrets {
+	return &auth.ImportedSecrets{AccessID: uid, CSRFSecret: bytes.Repeat([]byte{fill}, 32)}
 }

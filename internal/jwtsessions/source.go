@@ -109,13 +109,13 @@ func (s *Source) row(key string, vals []any) (auth.SessionRow, bool) {
 		row.Bad = "refresh record lacks one of " + strings.Join(refreshFields, ", ")
 		return row, true
 	}
-	row.Bad = s.parse(key, f, &row.ImportedSession)
+	row.Bad = s.parse(key, f, &row.Session)
 	return row, true
 }
 
-// parse fills imp from the key and the fields csrf, access_uid,
+// parse fills sess from the key and the fields csrf, access_uid,
 // access_expiration, expiration, or says what is wrong.
-func (s *Source) parse(key string, f [4]string, imp *auth.ImportedSession) string {
+func (s *Source) parse(key string, f [4]string, sess *auth.Session) string {
 	rest := strings.TrimPrefix(key, s.prefix+"_")
 	i := strings.LastIndex(rest, refreshMarker)
 	if i < 0 {
@@ -146,9 +146,8 @@ func (s *Source) parse(key string, f [4]string, imp *auth.ImportedSession) strin
 	if err != nil {
 		return err.Error()
 	}
-	imp.Session = auth.Session{ID: ruid, UserID: userID, AccessExpiresAt: accessExp, ExpiresAt: exp}
-	imp.AccessID = f[1]
-	imp.CSRFSecret = secret
+	*sess = auth.Session{ID: ruid, UserID: userID, AccessExpiresAt: accessExp, ExpiresAt: exp,
+		Imported: &auth.ImportedSecrets{AccessID: f[1], CSRFSecret: secret}}
 	return ""
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,46 +12,91 @@ import (
 
 var _ auth.ImportedSessionStore = (*Store)(nil)
 
-// SessionGenerations returns the generation of each of ids present.
-func (s *Store) SessionGenerations(ctx context.Context, ids []string) (map[string]int64, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, generation FROM sessions WHERE id = ANY($1)`, ids)
+// MergeImportedSessions stores batch in one transaction
+// (auth.ImportedSessionStore): two look-ups, one COPY of the sessions not
+// present, one UPDATE of the secrets of those at generation 0.
+func (s *Store) MergeImportedSessions(ctx context.Context, batch []auth.Session) ([]auth.SessionImportOutcome, error) {
+	outcomes := make([]auth.SessionImportOutcome, len(batch))
+	if len(batch) == 0 {
+		return outcomes, nil
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		gens, known, err := importLookups(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		var fresh []auth.Session
+		// The secrets to replace, by id: the last row of an id wins, as
+		// if the rows were stored one after the other.
+		replace := make(map[string]*auth.ImportedSecrets)
+		for i := range batch {
+			sess := &batch[i]
+			gen, present := gens[sess.ID]
+			switch {
+			case present:
+				outcomes[i] = auth.SessionPresent
+				if gen == 0 {
+					replace[sess.ID] = sess.Imported
+				}
+			case !known[sess.UserID]:
+				outcomes[i] = auth.SessionUserUnknown
+			default:
+				outcomes[i] = auth.SessionInserted
+				fresh = append(fresh, *sess)
+				gens[sess.ID] = sess.Generation // a repeat later in the batch is present
+			}
+		}
+		if err := copySessions(ctx, tx, fresh); err != nil {
+			return err
+		}
+		return replaceImportedSecrets(ctx, tx, replace)
+	})
+	if err != nil {
+		return nil, writeError("merge imported sessions", err)
+	}
+	return outcomes, nil
+}
+
+// importLookups returns the generation of each session of batch that is
+// present, and which of its users exist.
+func importLookups(ctx context.Context, tx pgx.Tx, batch []auth.Session) (map[string]int64, map[int64]bool, error) {
+	ids := make([]string, len(batch))
+	users := make([]int64, len(batch))
+	for i := range batch {
+		ids[i], users[i] = batch[i].ID, batch[i].UserID
+	}
+	rows, _ := tx.Query(ctx, `SELECT id, generation FROM sessions WHERE id = ANY($1)`, ids)
 	gens := make(map[string]int64, len(ids))
 	var id string
 	var gen int64
-	_, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error { gens[id] = gen; return nil })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: session generations: %w", err)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &gen}, func() error { gens[id] = gen; return nil }); err != nil {
+		return nil, nil, fmt.Errorf("session generations: %w", err)
 	}
-	return gens, nil
+	rows, _ = tx.Query(ctx, `SELECT id FROM users WHERE id = ANY($1)`, users)
+	known := make(map[int64]bool)
+	var userID int64
+	if _, err := pgx.ForEachRow(rows, []any{&userID}, func() error { known[userID] = true; return nil }); err != nil {
+		return nil, nil, fmt.Errorf("existing users: %w", err)
+	}
+	return gens, known, nil
 }
 
-// ExistingUsers returns which of ids are users.
-func (s *Store) ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id FROM users WHERE id = ANY($1)`, ids)
-	known := make(map[int64]bool, len(ids))
-	var id int64
-	_, err := pgx.ForEachRow(rows, []any{&id}, func() error { known[id] = true; return nil })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: existing users: %w", err)
-	}
-	return known, nil
-}
-
-// PutImportedSecrets stores or replaces the secrets of sessions in one
-// statement. A session that is absent fails it (foreign key).
-func (s *Store) PutImportedSecrets(ctx context.Context, sessions []auth.ImportedSession) error {
-	if len(sessions) == 0 {
+// replaceImportedSecrets sets the imported secrets of sessions still at
+// generation 0, writing only the rows whose secrets differ.
+func replaceImportedSecrets(ctx context.Context, tx pgx.Tx, secrets map[string]*auth.ImportedSecrets) error {
+	if len(secrets) == 0 {
 		return nil
 	}
-	ids, uids, csrfs := make([]string, len(sessions)), make([]string, len(sessions)), make([][]byte, len(sessions))
-	for i := range sessions {
-		ids[i], uids[i], csrfs[i] = sessions[i].Session.ID, sessions[i].AccessID, sessions[i].CSRFSecret
+	ids, uids, csrfs := make([]string, 0, len(secrets)), make([]string, 0, len(secrets)), make([][]byte, 0, len(secrets))
+	for id, sec := range secrets {
+		ids, uids, csrfs = append(ids, id), append(uids, sec.AccessID), append(csrfs, sec.CSRFSecret)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO imported_sessions (session_id, access_uid, csrf)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-		ON CONFLICT (session_id) DO UPDATE SET access_uid = excluded.access_uid, csrf = excluded.csrf`, ids, uids, csrfs)
+	_, err := tx.Exec(ctx, `UPDATE sessions s SET imported_access_uid = n.uid, imported_csrf = n.csrf
+		FROM unnest($1::text[], $2::text[], $3::bytea[]) AS n (id, uid, csrf)
+		WHERE s.id = n.id AND s.generation = 0
+		AND (s.imported_access_uid IS DISTINCT FROM n.uid OR s.imported_csrf IS DISTINCT FROM n.csrf)`, ids, uids, csrfs)
 	if err != nil {
-		return writeError("put imported secrets", err)
+		return fmt.Errorf("replace imported secrets: %w", err)
 	}
 	return nil
 }
@@ -61,8 +105,8 @@ func (s *Store) PutImportedSecrets(ctx context.Context, sessions []auth.Imported
 // auth.ErrNotFound.
 func (s *Store) ImportedSecrets(ctx context.Context, id string) (*auth.ImportedSecrets, error) {
 	var sec auth.ImportedSecrets
-	err := s.pool.QueryRow(ctx, `SELECT access_uid, csrf FROM imported_sessions WHERE session_id = $1`, id).
-		Scan(&sec.AccessID, &sec.CSRFSecret)
+	err := s.pool.QueryRow(ctx, `SELECT imported_access_uid, imported_csrf FROM sessions
+		WHERE id = $1 AND imported_access_uid IS NOT NULL`, id).Scan(&sec.AccessID, &sec.CSRFSecret)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -70,17 +114,4 @@ func (s *Store) ImportedSecrets(ctx context.Context, id string) (*auth.ImportedS
 		return nil, fmt.Errorf("postgres: imported secrets of %q: %w", id, err)
 	}
 	return &sec, nil
-}
-
-// PruneImportedSecrets deletes the secrets no session can present any
-// more (auth.ImportedSessionStore).
-func (s *Store) PruneImportedSecrets(ctx context.Context, now, rotatedBefore time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM imported_sessions i USING sessions s
-		WHERE s.id = i.session_id
-		AND (s.revoked_at IS NOT NULL OR s.expires_at <= $1 OR s.generation > 1 OR s.generation = 1 AND s.rotated_at < $2)`,
-		now, rotatedBefore)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: prune imported secrets: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }

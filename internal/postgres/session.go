@@ -15,31 +15,50 @@ import (
 
 const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
 	created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
-	pending, auth_methods, authenticated_at, authenticated_by`
+	pending, auth_methods, authenticated_at, authenticated_by,
+	imported_access_uid, imported_csrf`
 
 // scanSession reads one row of sessionColumns; extra columns (pg_notify's
 // void) are skipped.
 func scanSession(row pgx.Row, s *auth.Session, extra ...any) error {
 	var methods, by string
+	var importedUID *string
+	var importedCSRF []byte
 	err := row.Scan(append([]any{&s.ID, &s.UserID, &s.Generation,
 		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
 		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
 		&s.IP, &s.UserAgent,
-		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &by}, extra...)...)
+		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &by,
+		&importedUID, &importedCSRF}, extra...)...)
 	s.Methods, s.AuthenticatedBy = auth.ParseMethods(methods), auth.Method(by)
+	s.Imported = nil
+	if importedUID != nil {
+		s.Imported = &auth.ImportedSecrets{AccessID: *importedUID, CSRFSecret: importedCSRF}
+	}
 	return err
 }
 
 // sessionValues are the values of sessionColumns for s.
 func sessionValues(s *auth.Session) []any {
+	uid, csrf := importedValues(s)
 	return []any{s.ID, s.UserID, s.Generation, s.RotatedAt, s.AccessExpiresAt,
 		s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt),
 		s.IP, s.UserAgent,
-		s.Pending, auth.FormatMethods(s.Methods), nullTime(s.AuthenticatedAt), string(s.AuthenticatedBy)}
+		s.Pending, auth.FormatMethods(s.Methods), nullTime(s.AuthenticatedAt), string(s.AuthenticatedBy),
+		uid, csrf}
+}
+
+// importedValues are the imported_* column values of s: NULL for a session
+// Gatehouse started.
+func importedValues(s *auth.Session) (uid *string, csrf []byte) {
+	if s.Imported == nil {
+		return nil, nil
+	}
+	return &s.Imported.AccessID, s.Imported.CSRFSecret
 }
 
 const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 
 // insertSession inserts s. A missing user is auth.ErrNotFound.
 // q is the pool or a transaction.
@@ -67,21 +86,29 @@ func insertSessionError(err error, s *auth.Session) error {
 // fails the whole batch: the rows travel in one COPY, a single statement
 // and so a single transaction, and nothing is inserted.
 func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) error {
+	if err := copySessions(ctx, s.pool, sessions); err != nil {
+		return fmt.Errorf("postgres: import sessions: %w", err)
+	}
+	return nil
+}
+
+// copySessions inserts sessions with one COPY. q is the pool or a
+// transaction.
+func copySessions(ctx context.Context, q interface {
+	CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+}, sessions []auth.Session) error {
 	if len(sessions) == 0 {
 		return nil
 	}
 	columns := strings.Fields(strings.ReplaceAll(sessionColumns, ",", " "))
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"sessions"}, columns,
+	_, err := q.CopyFrom(ctx, pgx.Identifier{"sessions"}, columns,
 		pgx.CopyFromSlice(len(sessions), func(i int) ([]any, error) { return sessionValues(&sessions[i]), nil }))
 	var pgErr *pgconn.PgError
 	if constraintViolation(err, foreignKeyViolation, "sessions_user_id_fkey") && errors.As(err, &pgErr) {
 		// COPY names no row, but the detail names the user id.
 		err = fmt.Errorf("%s: %w", strings.TrimSuffix(pgErr.Detail, "."), auth.ErrNotFound)
 	}
-	if err != nil {
-		return fmt.Errorf("postgres: import sessions: %w", err)
-	}
-	return nil
+	return err
 }
 
 // CreateSession inserts s and, if maxPerUser > 0 and the user then has

@@ -40,7 +40,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User, sess *auth.Session
 	if sess != nil {
 		query = `WITH u AS (` + insertUser + `)
 			INSERT INTO sessions (` + sessionColumns + `)
-			SELECT $7, u.id, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM u
+			SELECT $7, u.id, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22 FROM u
 			RETURNING user_id`
 		// Every session value but the user id, which comes from u.
 		values := sessionValues(sess)

@@ -6,17 +6,78 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
 
 var _ auth.ImportedSessionStore = (*Store)(nil)
 
-// SessionGenerations returns the generation of each of ids present.
-func (s *Store) SessionGenerations(ctx context.Context, ids []string) (map[string]int64, error) {
+// MergeImportedSessions stores batch in one transaction
+// (auth.ImportedSessionStore): its look-ups, inserts and replaced secrets
+// share one commit, and the look-ups see exactly what the writes change.
+func (s *Store) MergeImportedSessions(ctx context.Context, batch []auth.Session) ([]auth.SessionImportOutcome, error) {
+	outcomes := make([]auth.SessionImportOutcome, len(batch))
+	if len(batch) == 0 {
+		return outcomes, nil
+	}
+	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
+		gens, known, err := importLookups(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		insert, err := newSessionInserter(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer insert.close()
+		// Replaces the secrets only if they differ: a re-run that finds
+		// them unchanged reads the row and writes nothing.
+		replace, err := tx.PrepareContext(ctx, `UPDATE sessions SET imported_access_uid = ?1, imported_csrf = ?2
+			WHERE id = ?3 AND generation = 0 AND (imported_access_uid IS NOT ?1 OR imported_csrf IS NOT ?2)`)
+		if err != nil {
+			return err
+		}
+		defer replace.Close()
+		rowCtx := bulkRowContext(ctx)
+		for i := range batch {
+			sess := &batch[i]
+			gen, present := gens[sess.ID]
+			switch {
+			case present:
+				outcomes[i] = auth.SessionPresent
+				if gen == 0 {
+					if _, err := replace.ExecContext(rowCtx, importedUID(sess), importedCSRF(sess), sess.ID); err != nil {
+						return fmt.Errorf("session %q: %w", sess.ID, err)
+					}
+				}
+			case !known[sess.UserID]:
+				outcomes[i] = auth.SessionUserUnknown
+			default:
+				if err := insert.insert(sess); err != nil {
+					return fmt.Errorf("session %q: %w", sess.ID, err)
+				}
+				outcomes[i] = auth.SessionInserted
+				gens[sess.ID] = sess.Generation // a repeat later in the batch is present
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: merge imported sessions: %w", err)
+	}
+	return outcomes, nil
+}
+
+// importLookups returns the generation of each session of batch that is
+// present, and which of its users exist.
+func importLookups(ctx context.Context, tx *sql.Tx, batch []auth.Session) (map[string]int64, map[int64]bool, error) {
+	ids := make([]string, len(batch))
+	users := make([]int64, len(batch))
+	for i := range batch {
+		ids[i], users[i] = batch[i].ID, batch[i].UserID
+	}
 	gens := make(map[string]int64, len(ids))
-	err := s.queryJSON(ctx, `SELECT s.id, s.generation FROM json_each(?) AS j CROSS JOIN sessions AS s ON s.id = j.value`, ids,
+	err := queryJSON(ctx, tx, `SELECT s.id, s.generation FROM json_each(?) AS j CROSS JOIN sessions AS s ON s.id = j.value`, ids,
 		func(r *sql.Rows) error {
 			var id string
 			var gen int64
@@ -25,15 +86,10 @@ func (s *Store) SessionGenerations(ctx context.Context, ids []string) (map[strin
 			return err
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: session generations: %w", err)
+		return nil, nil, fmt.Errorf("session generations: %w", err)
 	}
-	return gens, nil
-}
-
-// ExistingUsers returns which of ids are users.
-func (s *Store) ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool, error) {
-	known := make(map[int64]bool, len(ids))
-	err := s.queryJSON(ctx, `SELECT DISTINCT u.id FROM json_each(?) AS j CROSS JOIN users AS u ON u.id = j.value`, ids,
+	known := make(map[int64]bool)
+	err = queryJSON(ctx, tx, `SELECT DISTINCT u.id FROM json_each(?) AS j CROSS JOIN users AS u ON u.id = j.value`, users,
 		func(r *sql.Rows) error {
 			var id int64
 			err := r.Scan(&id)
@@ -41,9 +97,9 @@ func (s *Store) ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool,
 			return err
 		})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: existing users: %w", err)
+		return nil, nil, fmt.Errorf("existing users: %w", err)
 	}
-	return known, nil
+	return gens, known, nil
 }
 
 // queryJSON runs query, whose one parameter is values as a JSON array
@@ -52,12 +108,12 @@ func (s *Store) ExistingUsers(ctx context.Context, ids []int64) (map[int64]bool,
 // with CROSS JOIN, which SQLite never reorders: left to itself, the planner
 // knows nothing of json_each's size and may scan the whole table instead of
 // probing its primary key once per value.
-func (s *Store) queryJSON(ctx context.Context, query string, values any, scan func(*sql.Rows) error) error {
+func queryJSON(ctx context.Context, tx *sql.Tx, query string, values any, scan func(*sql.Rows) error) error {
 	arg, err := json.Marshal(values)
 	if err != nil {
 		return err
 	}
-	rows, err := s.reader.QueryContext(ctx, query, string(arg))
+	rows, err := tx.QueryContext(ctx, query, string(arg))
 	if err != nil {
 		return err
 	}
@@ -70,39 +126,12 @@ func (s *Store) queryJSON(ctx context.Context, query string, values any, scan fu
 	return rows.Err()
 }
 
-// PutImportedSecrets stores or replaces the secrets of sessions, in one
-// transaction. A session that is absent fails it (foreign key).
-func (s *Store) PutImportedSecrets(ctx context.Context, sessions []auth.ImportedSession) error {
-	if len(sessions) == 0 {
-		return nil
-	}
-	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
-		upsert, err := tx.PrepareContext(ctx, `INSERT INTO imported_sessions (session_id, access_uid, csrf)
-			VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET access_uid = excluded.access_uid, csrf = excluded.csrf`)
-		if err != nil {
-			return err
-		}
-		defer upsert.Close()
-		for i := range sessions {
-			imp := &sessions[i]
-			if _, err := upsert.ExecContext(ctx, imp.Session.ID, imp.AccessID, imp.CSRFSecret); err != nil {
-				return fmt.Errorf("session %q: %w", imp.Session.ID, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: put imported secrets: %w", err)
-	}
-	return nil
-}
-
 // ImportedSecrets returns the imported secrets of session id, or
 // auth.ErrNotFound.
 func (s *Store) ImportedSecrets(ctx context.Context, id string) (*auth.ImportedSecrets, error) {
 	var sec auth.ImportedSecrets
-	err := s.reader.QueryRowContext(ctx, `SELECT access_uid, csrf FROM imported_sessions WHERE session_id = ?`, id).
-		Scan(&sec.AccessID, &sec.CSRFSecret)
+	err := s.reader.QueryRowContext(ctx, `SELECT imported_access_uid, imported_csrf FROM sessions
+		WHERE id = ? AND imported_access_uid IS NOT NULL`, id).Scan(&sec.AccessID, &sec.CSRFSecret)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = auth.ErrNotFound
 	}
@@ -110,17 +139,4 @@ func (s *Store) ImportedSecrets(ctx context.Context, id string) (*auth.ImportedS
 		return nil, fmt.Errorf("sqlite: imported secrets of %q: %w", id, err)
 	}
 	return &sec, nil
-}
-
-// PruneImportedSecrets deletes the secrets no session can present any
-// more (auth.ImportedSessionStore).
-func (s *Store) PruneImportedSecrets(ctx context.Context, now, rotatedBefore time.Time) (int64, error) {
-	n, err := rowsDeleted(s.writer.ExecContext(ctx, `DELETE FROM imported_sessions WHERE session_id IN (
-		SELECT id FROM sessions WHERE id IN (SELECT session_id FROM imported_sessions)
-		AND (revoked_at IS NOT NULL OR expires_at <= ? OR generation > 1 OR generation = 1 AND rotated_at < ?))`,
-		micros(now), micros(rotatedBefore)))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: prune imported secrets: %w", err)
-	}
-	return n, nil
 }

@@ -14,17 +14,25 @@ import (
 
 const sessionColumns = `id, user_id, generation, rotated_at, access_expires_at,
 	created_at, last_used_at, expires_at, revoked_at, ip, user_agent,
-	pending, auth_methods, authenticated_at, authenticated_by`
+	pending, auth_methods, authenticated_at, authenticated_by,
+	imported_access_uid, imported_csrf`
 
 // scanSession reads one row of sessionColumns.
 func scanSession(row interface{ Scan(...any) error }, s *auth.Session) error {
 	var methods string
+	var importedUID sql.NullString
+	var importedCSRF []byte
 	err := row.Scan(&s.ID, &s.UserID, &s.Generation,
 		timeCol{&s.RotatedAt}, timeCol{&s.AccessExpiresAt}, timeCol{&s.CreatedAt},
 		timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt}, timeCol{&s.RevokedAt},
 		&s.IP, &s.UserAgent,
-		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &s.AuthenticatedBy)
+		&s.Pending, &methods, timeCol{&s.AuthenticatedAt}, &s.AuthenticatedBy,
+		&importedUID, &importedCSRF)
 	s.Methods = auth.ParseMethods(methods)
+	s.Imported = nil
+	if importedUID.Valid {
+		s.Imported = &auth.ImportedSecrets{AccessID: importedUID.String, CSRFSecret: importedCSRF}
+	}
 	return err
 }
 
@@ -59,14 +67,31 @@ func scanReturned(rows *sql.Rows, s *auth.Session) error {
 }
 
 const insertSessionQuery = `INSERT INTO sessions (` + sessionColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // sessionArgs are the values of insertSessionQuery for s.
 func sessionArgs(s *auth.Session) []any {
 	return []any{s.ID, s.UserID, s.Generation, micros(s.RotatedAt), micros(s.AccessExpiresAt),
 		micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), nullMicros(s.RevokedAt),
 		s.IP, s.UserAgent,
-		s.Pending, auth.FormatMethods(s.Methods), nullMicros(s.AuthenticatedAt), string(s.AuthenticatedBy)}
+		s.Pending, auth.FormatMethods(s.Methods), nullMicros(s.AuthenticatedAt), string(s.AuthenticatedBy),
+		importedUID(s), importedCSRF(s)}
+}
+
+// importedUID and importedCSRF are the imported_* column values of s:
+// NULL for a session Gatehouse started.
+func importedUID(s *auth.Session) any {
+	if s.Imported == nil {
+		return nil
+	}
+	return s.Imported.AccessID
+}
+
+func importedCSRF(s *auth.Session) any {
+	if s.Imported == nil {
+		return nil
+	}
+	return s.Imported.CSRFSecret
 }
 
 // insertSessionError translates the error of inserting s: a missing user
@@ -87,6 +112,28 @@ func insertSession(ctx context.Context, tx *sql.Tx, s *auth.Session) error {
 	return insertSessionError(err, s)
 }
 
+// sessionInserter inserts the sessions of a bulk load with one prepared
+// statement.
+type sessionInserter struct {
+	ctx  context.Context // bulkRowContext
+	stmt *sql.Stmt
+}
+
+func newSessionInserter(ctx context.Context, tx *sql.Tx) (*sessionInserter, error) {
+	stmt, err := tx.PrepareContext(ctx, insertSessionQuery)
+	if err != nil {
+		return nil, err
+	}
+	return &sessionInserter{ctx: bulkRowContext(ctx), stmt: stmt}, nil
+}
+
+func (i *sessionInserter) insert(sess *auth.Session) error {
+	_, err := i.stmt.ExecContext(i.ctx, sessionArgs(sess)...)
+	return insertSessionError(err, sess)
+}
+
+func (i *sessionInserter) close() { i.stmt.Close() }
+
 // ImportSessions inserts sessions exactly as given, in one transaction that
 // reuses one prepared INSERT: a bulk load for benchmarks and migrations, so
 // deliberately not part of auth.Store. Unlike CreateSession it applies no
@@ -100,15 +147,14 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 		return nil
 	}
 	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, insertSessionQuery)
+		insert, err := newSessionInserter(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer insert.Close()
+		defer insert.close()
 		for i := range sessions {
-			sess := &sessions[i]
-			if _, err := insert.ExecContext(ctx, sessionArgs(sess)...); err != nil {
-				return fmt.Errorf("row %d: %w", i, insertSessionError(err, sess))
+			if err := insert.insert(&sessions[i]); err != nil {
+				return fmt.Errorf("row %d: %w", i, err)
 			}
 		}
 		return nil
