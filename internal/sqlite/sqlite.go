@@ -267,10 +267,9 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // bulkCacheKiB is the writer's page cache (KiB) once it has bulk-loaded:
 // the rows of an import batch go in id order, but the ids are random, so
-// every batch touches pages all over the primary-key indexes of sessions
-// and imported_sessions; with SQLite's default 2 MiB, most of them are
-// evicted and read back from the file by the next batch (measured in
-// docs/benchmarks.md).
+// every batch touches pages all over the primary-key index of sessions;
+// with SQLite's default 2 MiB, most of them are evicted and read back from
+// the file by the next batch (measured in docs/benchmarks.md).
 const bulkCacheKiB = 64 << 10
 
 // bulkTx is tx for a bulk load. It enlarges the writer's page cache for
