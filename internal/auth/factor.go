@@ -127,7 +127,13 @@ func (s *Service) FactorChanged(ctx context.Context, userID int64, e EventType, 
 // removed), after it has committed. Recovery codes left without a factor
 // they back up are removed first: alone they would keep a pending sign-in
 // for a factor the user no longer has, and spend a code on every sign-in.
+// A user left with no factor loses the hint that they may have one
+// (factorhint.go).
 func (s *Service) FactorRemoved(ctx context.Context, userID int64, m Method, c Client) error {
+	u, err := s.store.UserByID(ctx, userID) // before the factors: its FactorVersion guards the hint
+	if err != nil {
+		return notAuthorized(err)
+	}
 	kinds, err := s.SecondFactors(ctx, userID)
 	if err != nil {
 		return err
@@ -141,6 +147,10 @@ func (s *Service) FactorRemoved(ctx context.Context, userID int64, m Method, c C
 				return unavailable(err)
 			}
 		}
+		kinds = nil
+	}
+	if len(kinds) == 0 {
+		s.clearFactorHint(ctx, u)
 	}
 	s.FactorChanged(ctx, userID, EventFactorRemoved, m, c)
 	return nil
@@ -158,6 +168,10 @@ var factorNotices = map[EventType]MailKind{
 // the kinds that were enrolled. Each removal is audited and the owner
 // told; the user signs in with the password alone again.
 func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, error) {
+	u, err := s.store.UserByID(ctx, id) // before the removals: its FactorVersion guards the hint
+	if err != nil {
+		return nil, unavailable(err)
+	}
 	had, err := s.SecondFactors(ctx, id)
 	if err != nil {
 		return nil, err
@@ -167,6 +181,7 @@ func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, e
 			return nil, unavailable(err)
 		}
 	}
+	s.clearFactorHint(ctx, u)
 	for _, m := range had {
 		s.FactorChanged(ctx, id, EventFactorRemoved, m, Client{})
 	}

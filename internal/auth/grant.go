@@ -23,7 +23,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client, now time.
 	var factors []Method
 	if first == MethodPassword {
 		var err error
-		if factors, err = s.SecondFactors(ctx, u.ID); err != nil {
+		if factors, err = s.secondFactorsOf(ctx, u); err != nil {
 			return nil, err
 		}
 	}

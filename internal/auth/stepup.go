@@ -149,7 +149,7 @@ func (s *Service) ReauthenticateWithPassword(ctx context.Context, p *Principal, 
 	if err != nil {
 		return notAuthorized(err)
 	}
-	factors, err := s.SecondFactors(ctx, u.ID)
+	factors, err := s.secondFactorsOf(ctx, u)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,11 @@ type UserStore interface {
 	// SetLocked locks (at non-zero) or unlocks (at zero) user id.
 	// ErrNotFound if absent.
 	SetLocked(ctx context.Context, id int64, at time.Time) error
+	// ClearSecondFactorHint clears MayHaveSecondFactor of user id only if
+	// its FactorVersion is still version: a factor added since keeps it
+	// set. A user absent, or with a moved version, is left alone, and is
+	// not an error.
+	ClearSecondFactorHint(ctx context.Context, id, version int64) error
 	// DeleteUser removes user id and its sessions, returning the ids of the
 	// sessions that were not revoked so callers can drop them from caches.
 	// ErrNotFound if absent. User ids are never reused, even after a

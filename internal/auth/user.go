@@ -18,6 +18,14 @@ type User struct {
 	// EmailUnconfirmed is set at registration until the address is
 	// confirmed by link (or a password reset, which proves it too).
 	EmailUnconfirmed bool
+	// MayHaveSecondFactor is false only while the user has no second
+	// factor: the store sets it whenever one is added (and bumps
+	// FactorVersion), atomically with the factor; only
+	// ClearSecondFactorHint clears it. A password sign-in asks the
+	// factors only when it is set (factorhint.go).
+	MayHaveSecondFactor bool
+	// FactorVersion counts the second factors ever added to the user.
+	FactorVersion int64
 }
 
 // Locked reports whether password sign-in is disabled for u.

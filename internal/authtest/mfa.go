@@ -33,6 +33,7 @@ func RunMFAStoreTests(t *testing.T, newStore func(t *testing.T) MFAStore) {
 		{"RecoveryCodes", testRecoveryCodes},
 		{"RecoveryCodes_Concurrent", testRecoveryCodesConcurrent},
 		{"DeleteUser", testMFADeleteUser},
+		{"SecondFactorHint", testSecondFactorHintTOTP},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

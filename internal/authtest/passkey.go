@@ -35,6 +35,7 @@ func RunPasskeyStoreTests(t *testing.T, newStore func(t *testing.T) PasskeyStore
 		{"Ceremony", testPasskeyCeremony},
 		{"CeremonyConcurrentTake", testPasskeyCeremonyConcurrentTake},
 		{"DeleteUserCascades", testPasskeyDeleteUser},
+		{"SecondFactorHint", testSecondFactorHintPasskey},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

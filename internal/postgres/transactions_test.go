@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,8 +11,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
+	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 )
 
@@ -93,16 +97,10 @@ func (c *txCounter) reset() (txs, writes int, statements []string) {
 	return txs, writes, statements
 }
 
-// TestTransactionsPerRequest counts the database transactions of each hot
-// flow on a node whose session cache holds the session, as it does in
-// steady state (the budget in docs/benchmarks.md, "Work per request"):
-// every change of a flow (the session row, its change-log row, its
-// notification, a sign-in's evictions) is one transaction, and a flow
-// reads no more than its table row says. Rate-limit counters are left out
-// (they are the Counter's, one statement per operation, and may live in
-// Redis): the service here counts in memory.
-func TestTransactionsPerRequest(t *testing.T) {
-	t.Parallel()
+// countedService is a Service on a fresh migrated database whose
+// statements counter sees.
+func countedService(t *testing.T) (*auth.Service, *Store, *txCounter) {
+	t.Helper()
 	_, dbURL := newTestStore(t) // migrated
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -114,9 +112,10 @@ func TestTransactionsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(pool.Close)
+	st := &Store{pool: pool}
 	svc, err := auth.NewService(auth.Config{
-		Store:       &Store{pool: pool},
+		Store:       st,
 		Key:         []byte("0123456789abcdef0123456789abcdef"),
 		Hasher:      password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		HashLimiter: password.NewLimiter(1, time.Second),
@@ -124,6 +123,56 @@ func TestTransactionsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc, st, counter
+}
+
+// wireSecondFactors registers TOTP, recovery codes and passkeys as a
+// serving node does (cmd/gatehouse: secondFactors, newPasskeys).
+func wireSecondFactors(t *testing.T, svc *auth.Service, st *Store) *mfa.Service {
+	t.Helper()
+	m, err := mfa.New(mfa.Config{Auth: svc, Store: st, Key: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.AddSecondFactor(m.TOTPFactor())
+	svc.AddSecondFactor(m.RecoveryFactor())
+	if _, err := passkey.New(svc, st, passkey.Config{RPID: "example.com", Origins: []string{"https://example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTransactionsPerRequest counts the database transactions of each hot
+// flow on a node whose session cache holds the session, as it does in
+// steady state (the budget in docs/benchmarks.md, "Work per request"):
+// every change of a flow (the session row, its change-log row, its
+// notification, a sign-in's evictions) is one transaction, and a flow
+// reads no more than its table row says. Rate-limit counters are left out
+// (they are the Counter's, one statement per operation, and may live in
+// Redis): the service here counts in memory. The budget holds with
+// second factors wired as a serving node wires them, for the user without
+// one (most users): the hint on the user row spares the factor reads.
+func TestTransactionsPerRequest(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		wired bool
+	}{
+		{name: "without_second_factors", wired: false},
+		{name: "second_factors_wired", wired: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			svc, st, counter := countedService(t)
+			if tc.wired {
+				wireSecondFactors(t, svc, st)
+			}
+			checkTransactionsPerRequest(t, svc, counter)
+		})
+	}
+}
+
+func checkTransactionsPerRequest(t *testing.T, svc *auth.Service, counter *txCounter) {
 	ctx := t.Context()
 	client := auth.Client{IP: "203.0.113.7", UserAgent: "test"}
 	const email, pw = "ada@example.com", "correct horse battery"
@@ -174,5 +223,53 @@ func TestTransactionsPerRequest(t *testing.T) {
 		if writes != f.writes || txs > f.max {
 			t.Errorf("%s: %d transactions, %d of them writing; want %d writing, at most %d in all", f.name, txs, writes, f.writes, f.max)
 		}
+	}
+}
+
+// TestTransactionsPerRequest_SecondFactorUser: with factors wired, a user
+// with TOTP still gets a pending sign-in (the API's mfa_required), after
+// the factor reads the hint on the user row asks for.
+func TestTransactionsPerRequest_SecondFactorUser(t *testing.T) {
+	t.Parallel()
+	svc, st, counter := countedService(t)
+	m := wireSecondFactors(t, svc, st)
+	ctx := t.Context()
+	client := auth.Client{IP: "203.0.113.7", UserAgent: "test"}
+	const email, pw = "ada@example.com", "correct horse battery"
+	g, err := svc.Register(ctx, auth.Registration{Email: email, Password: pw, PasswordConfirmation: pw, Client: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := svc.Authenticate(ctx, g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolment, err := m.EnrolTOTP(ctx, p)
+	if err != nil {
+		t.Fatalf("EnrolTOTP = %v", err)
+	}
+	code, err := totp.GenerateCode(enrolment.Secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ConfirmTOTP(ctx, p, code, client); err != nil {
+		t.Fatalf("ConfirmTOTP = %v", err)
+	}
+
+	counter.reset()
+	g, err = svc.SignIn(ctx, auth.Credentials{Email: email, Password: pw, Client: client})
+	if err != nil {
+		t.Fatalf("SignIn = %v", err)
+	}
+	txs, writes, statements := counter.reset()
+	t.Logf("sign_in with TOTP: %d transactions (%d writing), statements: %q", txs, writes, statements)
+	if !slices.Contains(g.SecondFactors, auth.MethodTOTP) {
+		t.Errorf("SignIn of a user with TOTP: SecondFactors = %q, want totp among them (mfa_required)", g.SecondFactors)
+	}
+	if p, err := svc.Authenticate(ctx, g.AccessToken); err != nil || !p.Pending {
+		t.Errorf("Authenticate(the sign-in's token) = %+v, %v; want a pending principal", p, err)
+	}
+	if writes != 1 {
+		t.Errorf("sign_in with TOTP: %d writing transactions, want 1 (the pending session)", writes)
 	}
 }

@@ -15,13 +15,14 @@ import (
 const userColumns = `id, email, password_hash, created_at, updated_at, locked_at`
 
 // userSelect are the columns scanUser reads: userColumns (what imports
-// write) and the confirmation flag.
-const userSelect = userColumns + `, email_confirmation_pending`
+// write), the confirmation flag and the second-factor hint.
+const userSelect = userColumns + `, email_confirmation_pending, may_have_second_factor, factor_version`
 
 // scanUser reads one row of userSelect.
 func scanUser(row pgx.Row, u *auth.User) error {
 	return row.Scan(&u.ID, &u.Email, &u.PasswordHash,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed)
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed,
+		&u.MayHaveSecondFactor, &u.FactorVersion)
 }
 
 // CreateUser inserts u and its first session sess (nil for an account
@@ -105,6 +106,19 @@ func (s *Store) SetLocked(ctx context.Context, id int64, at time.Time) error {
 	err := s.execOne(ctx, `UPDATE users SET locked_at = $1 WHERE id = $2`, nullTime(at), id)
 	if err != nil {
 		return writeError(fmt.Sprintf("set locked of user %d", id), err)
+	}
+	return nil
+}
+
+// ClearSecondFactorHint clears the hint of user id if its factor_version
+// is still version, in one statement (the compare-and-swap auth relies
+// on): a concurrent factor insert holds the row until it commits, and the
+// WHERE is then checked again against the bumped version.
+func (s *Store) ClearSecondFactorHint(ctx context.Context, id, version int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE users SET may_have_second_factor = false
+		WHERE id = $1 AND factor_version = $2`, id, version)
+	if err != nil {
+		return writeError(fmt.Sprintf("clear second-factor hint of user %d", id), err)
 	}
 	return nil
 }

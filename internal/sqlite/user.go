@@ -13,13 +13,14 @@ import (
 const userColumns = `id, email, password_hash, created_at, updated_at, locked_at`
 
 // userSelect are the columns scanUser reads: userColumns (what imports
-// write) and the confirmation flag.
-const userSelect = userColumns + `, email_confirmation_pending`
+// write), the confirmation flag and the second-factor hint.
+const userSelect = userColumns + `, email_confirmation_pending, may_have_second_factor, factor_version`
 
 // scanUser reads one row of userSelect.
 func scanUser(row interface{ Scan(...any) error }, u *auth.User) error {
 	return row.Scan(&u.ID, &u.Email, &u.PasswordHash,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed)
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, timeCol{&u.LockedAt}, &u.EmailUnconfirmed,
+		&u.MayHaveSecondFactor, &u.FactorVersion)
 }
 
 // CreateUser inserts u and its first session sess (nil for an account made
@@ -99,6 +100,17 @@ func (s *Store) SetLocked(ctx context.Context, id int64, at time.Time) error {
 	err := s.execOne(ctx, `UPDATE users SET locked_at = ? WHERE id = ?`, nullMicros(at), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: set locked of user %d: %w", id, err)
+	}
+	return nil
+}
+
+// ClearSecondFactorHint clears the hint of user id if its factor_version
+// is still version, in one statement (the compare-and-swap auth relies on).
+func (s *Store) ClearSecondFactorHint(ctx context.Context, id, version int64) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE users SET may_have_second_factor = 0
+		WHERE id = ? AND factor_version = ?`, id, version)
+	if err != nil {
+		return fmt.Errorf("sqlite: clear second-factor hint of user %d: %w", id, err)
 	}
 	return nil
 }
