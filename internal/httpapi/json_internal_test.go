@@ -28,14 +28,27 @@ func TestLastField(t *testing.T) {
 	for _, h := range []string{
 		"", " ", "a.b.c", "Bearer a.b.c", "Bearer  a.b.c ", "Bearer\ta.b.c\n",
 		"Bearer\u00a0a.b.c", "Bearer\u2003a.b.c\u3000", "x\xffa.b.c", "Bearer a.b.c\xff",
+		"a.b.c\u0085", "\u00e9 a.b.c", "Bearer a.b.\u00e9", "\v\fa.b.c\r", "Bearer a.b.c\u00a0 ",
 	} {
-		f := strings.Fields(h)
-		want := ""
-		if len(f) > 0 {
-			want = f[len(f)-1]
-		}
-		if got := lastField(h); got != want {
-			t.Errorf("lastField(%q) = %q, want %q", h, got, want)
-		}
+		checkLastField(t, h)
+	}
+}
+
+// FuzzLastField: lastField agrees with strings.Fields on any header.
+func FuzzLastField(f *testing.F) {
+	f.Add("Bearer a.b.c")
+	f.Add("Bearer\u2003a.b.c\u3000")
+	f.Add("x\xffa.b.c ")
+	f.Fuzz(checkLastField)
+}
+
+func checkLastField(t *testing.T, h string) {
+	f := strings.Fields(h)
+	want := ""
+	if len(f) > 0 {
+		want = f[len(f)-1]
+	}
+	if got := lastField(h); got != want {
+		t.Errorf("lastField(%q) = %q, want %q", h, got, want)
 	}
 }

@@ -35,8 +35,27 @@ func (s *server) credentialOf(r *http.Request) (credential, bool) {
 
 // lastField is the last element strings.Fields(h) would return ("" for
 // none), without building the slice: it runs on every authenticated
-// request.
+// request. The header is ASCII nearly always, and read byte by byte from
+// the end; a non-ASCII byte in the last field or after it (which could be
+// Unicode white space) hands the whole header to the rune-wise reading.
 func lastField(h string) string {
+	end := len(h)
+	for end > 0 && asciiSpace[h[end-1]] {
+		end--
+	}
+	start := end
+	for ; start > 0 && !asciiSpace[h[start-1]]; start-- {
+		if h[start-1] >= utf8.RuneSelf {
+			return lastFieldUnicode(h)
+		}
+	}
+	return h[start:end]
+}
+
+// asciiSpace is the ASCII white space of unicode.IsSpace.
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+func lastFieldUnicode(h string) string {
 	h = strings.TrimRightFunc(h, unicode.IsSpace)
 	i := strings.LastIndexFunc(h, unicode.IsSpace)
 	if i < 0 {
