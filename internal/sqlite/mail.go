@@ -189,7 +189,7 @@ func (s *Store) RetryMail(ctx context.Context, id int64, at time.Time) error {
 
 // CountPendingMails counts the backlog.
 func (s *Store) DeleteFinishedMails(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowsDeleted(s.writer.ExecContext(ctx, `DELETE FROM mail_outbox WHERE id IN (
+	n, err := rowsChanged(s.writer.ExecContext(ctx, `DELETE FROM mail_outbox WHERE id IN (
 		SELECT id FROM mail_outbox WHERE state <> 'pending' AND created_at < ? LIMIT ?)`,
 		micros(before), limit))
 	if err != nil {

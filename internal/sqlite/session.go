@@ -413,7 +413,7 @@ func (s *Store) CountLiveSessions(ctx context.Context, now time.Time) (int64, er
 // revoked before before. Deleting a revoked session announces nothing on
 // the change log (migration 0003): its revocation was announced already.
 func (s *Store) DeleteEndedSessions(ctx context.Context, before time.Time, limit int) (int64, error) {
-	n, err := rowsDeleted(s.writer.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+	n, err := rowsChanged(s.writer.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions WHERE expires_at < ? OR revoked_at < ? LIMIT ?)`,
 		micros(before), micros(before), limit))
 	if err != nil {
@@ -422,7 +422,9 @@ func (s *Store) DeleteEndedSessions(ctx context.Context, before time.Time, limit
 	return n, nil
 }
 
-func rowsDeleted(res sql.Result, err error) (int64, error) {
+// rowsChanged is the number of rows the statement that returned res
+// inserted, changed or deleted.
+func rowsChanged(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
