@@ -82,11 +82,7 @@ func (s *Store) Passkeys(ctx context.Context, userID int64) ([]passkey.Credentia
 	if err != nil {
 		return nil, fmt.Errorf("postgres: passkeys: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (passkey.Credential, error) {
-		var c passkey.Credential
-		err := scanPasskey(row, &c)
-		return c, err
-	})
+	out, err := pgx.CollectRows(rows, rowTo(scanPasskey))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: passkeys: %w", err)
 	}

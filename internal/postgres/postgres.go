@@ -277,6 +277,15 @@ func outcomeUnknown(err error) bool {
 	return !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }
 
+// rowTo adapts a scanX(row, &x) function to pgx.CollectRows.
+func rowTo[T any](scan func(pgx.Row, *T) error) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) {
+		var v T
+		err := scan(row, &v)
+		return v, err
+	}
+}
+
 // notCommitted marks a failure inside a transaction: COMMIT was never
 // sent, so nothing of it was committed, however the connection broke.
 type notCommitted struct{ error }

@@ -48,11 +48,7 @@ func (s *Store) ListServiceTokens(ctx context.Context) ([]auth.ServiceToken, err
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list service tokens: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (auth.ServiceToken, error) {
-		var t auth.ServiceToken
-		err := scanServiceToken(row, &t)
-		return t, err
-	})
+	out, err := pgx.CollectRows(rows, rowTo(scanServiceToken))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list service tokens: %w", err)
 	}
