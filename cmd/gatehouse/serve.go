@@ -53,7 +53,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// A serving node follows other processes' session changes and prunes
 	// ended sessions; the one-shot admin commands need neither.
 	defer startFeed(app.store, app.svc, log)()
-	defer startPruner(app.store, app.svc, log)()
+	defer startPruner(app.store, log)()
 	if app.bridge != nil {
 		defer background(app.bridge.Run)()
 	}

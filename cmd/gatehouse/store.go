@@ -127,7 +127,7 @@ func pruneFinishedMails(ctx context.Context, store auth.Store, log *slog.Logger)
 // startPruner deletes ended sessions now and every pruneInterval, in
 // batches so no transaction holds the writer for long, and returns a
 // function that stops it.
-func startPruner(store auth.Store, svc *auth.Service, log *slog.Logger) (stop func()) {
+func startPruner(store auth.Store, log *slog.Logger) (stop func()) {
 	return background(func(ctx context.Context) {
 		tick := time.NewTicker(pruneInterval)
 		defer tick.Stop()

@@ -23,11 +23,11 @@ func (s *Store) MergeImportedSessions(ctx context.Context, batch []auth.Session)
 		return outcomes, nil
 	}
 	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
-		insert, err := tx.PrepareContext(ctx, insertSessionQuery+` ON CONFLICT (id) DO NOTHING`)
+		insert, err := newSessionInserter(ctx, tx, ` ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return err
 		}
-		defer insert.Close()
+		defer insert.close()
 		// Replaces the secrets only if they differ: a re-run that finds
 		// them unchanged reads the row and writes nothing.
 		replace, err := tx.PrepareContext(ctx, `UPDATE sessions SET imported_access_uid = ?1, imported_csrf = ?2
@@ -39,13 +39,13 @@ func (s *Store) MergeImportedSessions(ctx context.Context, batch []auth.Session)
 		rowCtx := bulkRowContext(ctx)
 		for i := range batch {
 			sess := &batch[i]
-			inserted, err := rowsChanged(insert.ExecContext(rowCtx, sessionArgs(sess)...))
+			inserted, err := insert.insert(sess)
 			switch {
-			case isForeignKeyViolation(err):
+			case errors.Is(err, auth.ErrNotFound): // its user (insertSessionError)
 				outcomes[i] = auth.SessionUserUnknown
 			case err != nil:
 				return fmt.Errorf("session %q: %w", sess.ID, err)
-			case inserted > 0:
+			case inserted:
 				outcomes[i] = auth.SessionInserted
 			default:
 				outcomes[i] = auth.SessionPresent

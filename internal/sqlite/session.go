@@ -119,17 +119,21 @@ type sessionInserter struct {
 	stmt *sql.Stmt
 }
 
-func newSessionInserter(ctx context.Context, tx *sql.Tx) (*sessionInserter, error) {
-	stmt, err := tx.PrepareContext(ctx, insertSessionQuery)
+// newSessionInserter prepares insertSessionQuery followed by onConflict
+// ("" to fail on a present id).
+func newSessionInserter(ctx context.Context, tx *sql.Tx, onConflict string) (*sessionInserter, error) {
+	stmt, err := tx.PrepareContext(ctx, insertSessionQuery+onConflict)
 	if err != nil {
 		return nil, err
 	}
 	return &sessionInserter{ctx: bulkRowContext(ctx), stmt: stmt}, nil
 }
 
-func (i *sessionInserter) insert(sess *auth.Session) error {
-	_, err := i.stmt.ExecContext(i.ctx, sessionArgs(sess)...)
-	return insertSessionError(err, sess)
+// insert inserts sess and reports whether it did (an ON CONFLICT clause
+// may skip it).
+func (i *sessionInserter) insert(sess *auth.Session) (bool, error) {
+	n, err := rowsChanged(i.stmt.ExecContext(i.ctx, sessionArgs(sess)...))
+	return n > 0, insertSessionError(err, sess)
 }
 
 func (i *sessionInserter) close() { i.stmt.Close() }
@@ -147,13 +151,13 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []auth.Session) err
 		return nil
 	}
 	err := s.bulkTx(ctx, func(tx *sql.Tx) error {
-		insert, err := newSessionInserter(ctx, tx)
+		insert, err := newSessionInserter(ctx, tx, "")
 		if err != nil {
 			return err
 		}
 		defer insert.close()
 		for i := range sessions {
-			if err := insert.insert(&sessions[i]); err != nil {
+			if _, err := insert.insert(&sessions[i]); err != nil {
 				return fmt.Errorf("row %d: %w", i, err)
 			}
 		}
