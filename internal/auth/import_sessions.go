@@ -117,7 +117,7 @@ type sessionReader struct {
 func (r *sessionReader) read(ctx context.Context, out chan<- *sessionBatch) {
 	defer close(out)
 	for {
-		b := r.next()
+		b := r.next(ctx)
 		select {
 		case out <- b:
 		case <-ctx.Done():
@@ -129,9 +129,11 @@ func (r *sessionReader) read(ctx context.Context, out chan<- *sessionBatch) {
 	}
 }
 
-func (r *sessionReader) next() *sessionBatch {
+// next reads a batch; it stops early once ctx has ended (the batch is then
+// not stored).
+func (r *sessionReader) next(ctx context.Context) *sessionBatch {
 	b := &sessionBatch{}
-	for len(b.sessions) < sessionImportBatch {
+	for len(b.sessions) < sessionImportBatch && ctx.Err() == nil {
 		row, err := r.rows.Next()
 		if err != nil {
 			b.err = err
@@ -209,17 +211,25 @@ type sessionImporter struct {
 
 func (imp *sessionImporter) run(ctx context.Context, r *sessionReader, start time.Time) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops the reader if storing fails
 	batches := make(chan *sessionBatch, 1)
 	go r.read(ctx, batches)
+	defer func() {
+		// Stop the reader and wait for it: its source may be closed as
+		// soon as the import returns.
+		cancel()
+		for range batches {
+		}
+	}()
 	for b := range batches {
+		if err := imp.store(ctx, b); err != nil {
+			return err
+		}
+		// The report covers the batches stored, the rows set aside in
+		// them included.
 		imp.rep.Malformed += b.malformed
 		imp.rep.Expired += b.expired
 		for _, p := range b.problems {
 			imp.problem(p)
-		}
-		if err := imp.store(ctx, b); err != nil {
-			return err
 		}
 		if imp.opt.Progress != nil {
 			p := *imp.rep
