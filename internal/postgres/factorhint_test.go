@@ -6,7 +6,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
-// TestMigrate_BackfillsFactorHint: 0010 sets the hint of the users who
+// TestMigrate_BackfillsFactorHint: 0009 sets the hint of the users who
 // had factors before it.
 func TestMigrate_BackfillsFactorHint(t *testing.T) {
 	t.Parallel()
@@ -15,9 +15,9 @@ func TestMigrate_BackfillsFactorHint(t *testing.T) {
 		_, err := s.pool.Exec(t.Context(), `
 			DROP FUNCTION mark_second_factor() CASCADE;
 			ALTER TABLE users DROP COLUMN may_have_second_factor, DROP COLUMN factor_version;
-			DELETE FROM schema_migrations WHERE version = 10`)
+			DELETE FROM schema_migrations WHERE version = 9`)
 		if err != nil {
-			t.Fatalf("undoing 0010: %v", err)
+			t.Fatalf("undoing 0009: %v", err)
 		}
 	}
 	authtest.RunFactorHintBackfillTest(t, s, undo, func() error { return s.Migrate(t.Context()) })

@@ -7,7 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authtest"
 )
 
-// TestMigrate_BackfillsFactorHint: 0011 sets the hint of the users who
+// TestMigrate_BackfillsFactorHint: 0010 sets the hint of the users who
 // had factors before it.
 func TestMigrate_BackfillsFactorHint(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "gatehouse.db"))
@@ -19,7 +19,7 @@ func TestMigrate_BackfillsFactorHint(t *testing.T) {
 			`DROP TRIGGER passkey_added`,
 			`ALTER TABLE users DROP COLUMN may_have_second_factor`,
 			`ALTER TABLE users DROP COLUMN factor_version`,
-			`DELETE FROM schema_migrations WHERE version = 11`,
+			`DELETE FROM schema_migrations WHERE version = 10`,
 		} {
 			if _, err := s.writer.ExecContext(t.Context(), stmt); err != nil {
 				t.Fatalf("%s: %v", stmt, err)
