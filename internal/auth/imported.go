@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -58,9 +57,9 @@ type ImportedSessionStore interface {
 	// last run). A repeated id counts as present from its second row on.
 	// outcomes[i] says what became of batch[i].
 	MergeImportedSessions(ctx context.Context, batch []Session) (outcomes []SessionImportOutcome, err error)
-	// ImportedSecrets returns the imported secrets of session id,
-	// ErrNotFound if it has none (it was not imported, or is gone).
-	ImportedSecrets(ctx context.Context, id string) (*ImportedSecrets, error)
+	// ImportedSecrets returns the imported secrets of those of ids that
+	// have any (sessions imported and not deleted), in one read.
+	ImportedSecrets(ctx context.Context, ids []string) (map[string]*ImportedSecrets, error)
 }
 
 // genSecrets gives the access id and CSRF secret of each generation of
@@ -99,22 +98,31 @@ func (s *Service) secretsOf(sess *Session, now time.Time) genSecrets {
 	return g
 }
 
-// secretsByID returns the secrets of session id, with its imported ones if
-// it has any, for a change-log entry, which names the session but does
-// not carry it.
-func (s *Service) secretsByID(ctx context.Context, id string) (genSecrets, error) {
-	g := s.derivedSecrets(id)
+// importedSecretsOf returns, in one read, the imported secrets of the
+// sessions of changes at generation maxGen or below, for change-log
+// readers: an entry names its session but does not carry it, and only a
+// generation 0, or a generation 1 whose previous one was 0, can need them.
+func (s *Service) importedSecretsOf(ctx context.Context, changes []SessionChange, maxGen int64) (map[string]*ImportedSecrets, error) {
 	imp, ok := s.store.(ImportedSessionStore)
 	if !ok {
-		return g, nil
+		return nil, nil
 	}
-	sec, err := imp.ImportedSecrets(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return g, nil
+	var ids []string
+	for _, c := range changes {
+		if c.Generation <= maxGen {
+			ids = append(ids, c.SessionID)
+		}
 	}
-	if err != nil {
-		return g, err
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	g.imported = sec
-	return g, nil
+	return imp.ImportedSecrets(ctx, ids)
+}
+
+// secretsWith are the secrets of session id given the imported secrets
+// importedSecretsOf found.
+func (s *Service) secretsWith(id string, imported map[string]*ImportedSecrets) genSecrets {
+	g := s.derivedSecrets(id)
+	g.imported = imported[id]
+	return g
 }

@@ -64,19 +64,19 @@ func (s *Service) Revocations(ctx context.Context, after int64, limit int) ([]Re
 	if err != nil {
 		return nil, err
 	}
+	// The previous generation of a generation 1 may be an imported
+	// session's.
+	imported, err := s.importedSecretsOf(ctx, changes, 1)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Revocation, len(changes))
 	for i, c := range changes {
 		r := Revocation{Seq: c.Seq, Type: RevocationRevoked, SessionID: c.SessionID, Generation: c.Generation,
 			Exp: c.AccessExpiresAt.Unix()}
 		if !c.Revoked {
 			r.Type = RevocationRotated
-			sec := s.derivedSecrets(c.SessionID)
-			if c.Generation == 1 {
-				// The previous generation may be an imported session's.
-				if sec, err = s.secretsByID(ctx, c.SessionID); err != nil {
-					return nil, err
-				}
-			}
+			sec := s.secretsWith(c.SessionID, imported)
 			r.UID = sec.accessID(c.Generation)
 			if c.Generation > 0 {
 				r.PrevUID = sec.accessID(c.Generation - 1)

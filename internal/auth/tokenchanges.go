@@ -47,15 +47,14 @@ func (s *Service) AccessTokenChanges(ctx context.Context, after int64, limit int
 	if err != nil {
 		return nil, err
 	}
+	// Generation 0 may be an imported session's.
+	imported, err := s.importedSecretsOf(ctx, changes, 1)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]AccessTokenChange, len(changes))
 	for i, c := range changes {
-		sec := s.derivedSecrets(c.SessionID)
-		if c.Generation <= 1 {
-			// Generation 0 may be an imported session's.
-			if sec, err = s.secretsByID(ctx, c.SessionID); err != nil {
-				return nil, err
-			}
-		}
+		sec := s.secretsWith(c.SessionID, imported)
 		ch := AccessTokenChange{Seq: c.Seq, SessionID: c.SessionID}
 		uid := sec.accessID(c.Generation)
 		switch {

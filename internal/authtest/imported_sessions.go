@@ -29,8 +29,8 @@ func RunImportedSessionTests(t *testing.T, newStore func(t *testing.T) ImportedS
 		st := newStore(t)
 		ctx := t.Context()
 		u, plain := mustCreateUser(t, st, "ada@example.com")
-		if _, err := st.ImportedSecrets(ctx, plain.ID); !errors.Is(err, auth.ErrNotFound) {
-			t.Errorf("ImportedSecrets(a session Gatehouse started) = %v, want ErrNotFound", err)
+		if got, err := st.ImportedSecrets(ctx, []string{plain.ID, "absent"}); err != nil || len(got) != 0 {
+			t.Errorf("ImportedSecrets(a session Gatehouse started, an absent one) = %v, %v; want none", got, err)
 		}
 		if got, err := st.Session(ctx, plain.ID); err != nil || got.Imported != nil {
 			t.Errorf("Session(a session Gatehouse started) = %+v, %v; want Imported nil", got, err)
@@ -40,8 +40,9 @@ func RunImportedSessionTests(t *testing.T, newStore func(t *testing.T) ImportedS
 		if err := st.ImportSessions(ctx, []auth.Session{*imp}); err != nil {
 			t.Fatalf("ImportSessions = %v", err)
 		}
-		if got, err := st.ImportedSecrets(ctx, imp.ID); err != nil || !cmp.Equal(got, imp.Imported) {
-			t.Errorf("ImportedSecrets = %+v, %v; want %+v", got, err, imp.Imported)
+		want := map[string]*auth.ImportedSecrets{imp.ID: imp.Imported}
+		if got, err := st.ImportedSecrets(ctx, []string{plain.ID, imp.ID}); err != nil || !cmp.Equal(got, want) {
+			t.Errorf("ImportedSecrets = %+v, %v; want %+v", got, err, want)
 		}
 		if got, err := st.Session(ctx, imp.ID); err != nil || !cmp.Equal(got.Imported, imp.Imported) {
 			t.Errorf("Session().Imported = %+v, %v; want %+v", got.Imported, err, imp.Imported)
@@ -88,17 +89,13 @@ func RunImportedSessionTests(t *testing.T, newStore func(t *testing.T) ImportedS
 		if err != nil || !slices.Equal(outcomes, want) {
 			t.Fatalf("MergeImportedSessions = %v, %v; want %v", outcomes, err, want)
 		}
-		for _, c := range []struct {
-			id   string
-			want *auth.ImportedSecrets
-		}{
-			{present0.ID, batch[0].Imported}, // at generation 0: replaced
-			{present2.ID, present2.Imported}, // moved on: kept
-			{fresh.ID, batch[3].Imported},    // inserted, then replaced by its repeat
-		} {
-			if got, err := st.ImportedSecrets(ctx, c.id); err != nil || !cmp.Equal(got, c.want) {
-				t.Errorf("ImportedSecrets(%s) = %+v, %v; want %+v", c.id, got, err, c.want)
-			}
+		wantSecrets := map[string]*auth.ImportedSecrets{
+			present0.ID: batch[0].Imported, // at generation 0: replaced
+			present2.ID: present2.Imported, // moved on: kept
+			fresh.ID:    batch[3].Imported, // inserted, then replaced by its repeat
+		}
+		if got, err := st.ImportedSecrets(ctx, []string{present0.ID, present2.ID, fresh.ID, batch[4].ID}); err != nil || !cmp.Equal(got, wantSecrets) {
+			t.Errorf("ImportedSecrets = %v (-got +want):\n%s", err, cmp.Diff(got, wantSecrets))
 		}
 		got, err := st.Session(ctx, fresh.ID)
 		fresh.Imported = batch[3].Imported

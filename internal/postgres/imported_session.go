@@ -1,8 +1,8 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -101,17 +101,21 @@ func replaceImportedSecrets(ctx context.Context, tx pgx.Tx, secrets map[string]*
 	return nil
 }
 
-// ImportedSecrets returns the imported secrets of session id, or
-// auth.ErrNotFound.
-func (s *Store) ImportedSecrets(ctx context.Context, id string) (*auth.ImportedSecrets, error) {
+// ImportedSecrets returns the imported secrets of those of ids that have
+// any, in one query.
+func (s *Store) ImportedSecrets(ctx context.Context, ids []string) (map[string]*auth.ImportedSecrets, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, imported_access_uid, imported_csrf FROM sessions
+		WHERE id = ANY($1) AND imported_access_uid IS NOT NULL`, ids)
+	out := make(map[string]*auth.ImportedSecrets)
+	var id string
 	var sec auth.ImportedSecrets
-	err := s.pool.QueryRow(ctx, `SELECT imported_access_uid, imported_csrf FROM sessions
-		WHERE id = $1 AND imported_access_uid IS NOT NULL`, id).Scan(&sec.AccessID, &sec.CSRFSecret)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = auth.ErrNotFound
-	}
+	_, err := pgx.ForEachRow(rows, []any{&id, &sec.AccessID, &sec.CSRFSecret}, func() error {
+		// The scan may reuse sec's buffer for the next row.
+		out[id] = &auth.ImportedSecrets{AccessID: sec.AccessID, CSRFSecret: bytes.Clone(sec.CSRFSecret)}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: imported secrets of %q: %w", id, err)
+		return nil, fmt.Errorf("postgres: imported secrets: %w", err)
 	}
-	return &sec, nil
+	return out, nil
 }
