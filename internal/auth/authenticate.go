@@ -73,7 +73,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 // A forgery costs both checks: two HMACs.
 func (s *Service) verifyAccess(tok string, now time.Time) (c token.Claims, pending bool, err error) {
 	c, err = s.tokens.Verify(tok, now)
-	if err == nil || errors.Is(err, token.ErrExpired) || !errors.Is(err, token.ErrSignature) {
+	if err == nil || !errors.Is(err, token.ErrSignature) {
 		return c, false, err
 	}
 	if pc, perr := s.pendingTokens.Verify(tok, now); perr == nil || errors.Is(perr, token.ErrExpired) {
