@@ -228,6 +228,26 @@ func testPasskeyCeremony(t *testing.T, st PasskeyStore) {
 		t.Errorf("TakeCeremony(live after a prune) = %v", err)
 	}
 	checkNotFound(t, "SaveCeremony(unknown user)", st.SaveCeremony(ctx, newCeremony("orphan", u.ID+1000, t0), t0))
+
+	// A session's new begin supersedes its earlier ceremony of that kind
+	// only; ceremonies of no session never supersede one another.
+	first, again := newCeremony("first", u.ID, t0.Add(time.Hour)), newCeremony("again", u.ID, t0.Add(time.Hour))
+	other := newCeremony("other-kind", u.ID, t0.Add(time.Hour))
+	again.SessionID, other.SessionID, other.Kind = first.SessionID, first.SessionID, passkey.KindRegister
+	signIn1, signIn2 := newCeremony("sign-in-1", 0, t0.Add(time.Hour)), newCeremony("sign-in-2", 0, t0.Add(time.Hour))
+	signIn1.Kind, signIn1.SessionID, signIn2.Kind, signIn2.SessionID = passkey.KindSignIn, "", passkey.KindSignIn, ""
+	for _, c := range []*passkey.Ceremony{first, other, again, signIn1, signIn2} {
+		if err := st.SaveCeremony(ctx, c, t0); err != nil {
+			t.Fatalf("SaveCeremony(%s) = %v", c.Key, err)
+		}
+	}
+	_, err = st.TakeCeremony(ctx, "first")
+	checkNotFound(t, "TakeCeremony(superseded by its session's next begin)", err)
+	for _, key := range []string{"again", "other-kind", "sign-in-1", "sign-in-2"} {
+		if _, err := st.TakeCeremony(ctx, key); err != nil {
+			t.Errorf("TakeCeremony(%s) = %v, want it kept", key, err)
+		}
+	}
 }
 
 func testPasskeyCeremonyConcurrentTake(t *testing.T, st PasskeyStore) {

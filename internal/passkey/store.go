@@ -104,7 +104,11 @@ type Store interface {
 	// otherwise; auth.ErrNotFound if the passkey is gone.
 	UsePasskey(ctx context.Context, id []byte, count uint32, backedUp bool, at time.Time) error
 	// SaveCeremony stores c and deletes ceremonies that expired before
-	// now, so abandoned ceremonies do not pile up.
+	// now, so abandoned ceremonies do not pile up, and, if c belongs to a
+	// session, that session's earlier ceremony of c's kind: a session
+	// looping on a begin holds one row per kind, not one per request (a
+	// sign-in's ceremony, of no session, is bounded by the address's
+	// sign-in budget instead).
 	SaveCeremony(ctx context.Context, c *Ceremony, now time.Time) error
 	// TakeCeremony deletes ceremony key and returns it, in one statement:
 	// of two finishes racing with one challenge, exactly one gets it.

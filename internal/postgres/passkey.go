@@ -147,7 +147,9 @@ func (s *Store) SaveCeremony(ctx context.Context, c *passkey.Ceremony, now time.
 	}
 	_, err := s.pool.Exec(ctx, `WITH pruned AS (
 			DELETE FROM passkey_ceremonies WHERE key IN
-				(SELECT key FROM passkey_ceremonies WHERE expires_at < $1 LIMIT $2))
+				(SELECT key FROM passkey_ceremonies WHERE expires_at < $1 LIMIT $2)),
+		superseded AS (
+			DELETE FROM passkey_ceremonies WHERE $5 <> '' AND session_id = $5 AND kind = $4)
 		INSERT INTO passkey_ceremonies (key, kind, session_id, user_id, name, data, expires_at)
 		VALUES ($3, $4, $5, $6, $7, $8, $9)`,
 		now, passkey.PruneBatch, c.Key, string(c.Kind), c.SessionID, userID, c.Name, c.Data, c.ExpiresAt)

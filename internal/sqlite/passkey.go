@@ -157,6 +157,12 @@ func (s *Store) SaveCeremony(ctx context.Context, c *passkey.Ceremony, now time.
 		if err != nil {
 			return err
 		}
+		if c.SessionID != "" {
+			_, err = tx.ExecContext(ctx, `DELETE FROM passkey_ceremonies WHERE session_id = ? AND kind = ?`, c.SessionID, string(c.Kind))
+			if err != nil {
+				return err
+			}
+		}
 		var userID any
 		if c.UserID != 0 {
 			userID = c.UserID

@@ -47,3 +47,6 @@ CREATE TABLE passkey_ceremonies (
 
 CREATE INDEX passkey_ceremonies_expires_at ON passkey_ceremonies (expires_at);
 CREATE INDEX passkey_ceremonies_user_id ON passkey_ceremonies (user_id);
+-- A begin supersedes its session's earlier ceremony of the same kind
+-- (passkey.Store.SaveCeremony).
+CREATE INDEX passkey_ceremonies_session ON passkey_ceremonies (session_id, kind);
