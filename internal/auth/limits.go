@@ -111,6 +111,11 @@ func limitKey(parts ...string) string {
 // (WRONGTYPE) until it expired.
 func accountBackoff(email string) string { return "backoff:acct:" + limitKey(email) }
 
+// unknownAddress is the budget key of sessionless checks whose client
+// address is unknown. It cannot collide with an address: those are IPs or
+// prefixes in CIDR form.
+const unknownAddress = "unknown"
+
 func (l *limiter) rate(action, addr string) Rate {
 	perMinute := l.RefreshPerIP
 	switch action {
@@ -199,13 +204,19 @@ func (l *limiter) admitTicket(ctx context.Context, a Admission) (*ticket, error)
 // admitFactor admits one check of a second factor, or a password
 // re-authentication, by session sessionID of userID from c, before the
 // check runs. Without a session (a passkey sign-in, where the assertion
-// names the user) only the address's budget applies.
+// names the user) only the address's budget applies, and checks that come
+// with neither (a proxy that passes no address) share one budget: no
+// secret check runs unbudgeted.
 func (l *limiter) admitFactor(ctx context.Context, userID int64, sessionID string, c Client) (*ticket, error) {
 	if l == nil {
 		return nil, nil
 	}
 	a := Admission{Holder: rand.Text(), SlotTTL: slotTTL}
-	if addr := c.limitAddr(); addr != "" {
+	addr := c.limitAddr()
+	if addr == "" && sessionID == "" {
+		addr = unknownAddress
+	}
+	if addr != "" {
 		a.Rates = []Rate{l.rate("factor", addr)}
 	}
 	if sessionID != "" {

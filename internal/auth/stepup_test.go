@@ -243,3 +243,28 @@ func TestFactorRemovedDropsOrphanRecoveryCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionlessFactorWithoutAddress: a passkey sign-in names no session,
+// and a proxy that passes no client address leaves no address either. Such
+// checks share one budget instead of none.
+func TestSessionlessFactorWithoutAddress(t *testing.T) {
+	e := newEnv(t, withLimits(auth.Limits{SignInPerIP: 5}))
+	failing := func(context.Context) error { return auth.ErrInvalidCredentials }
+	checks := 0
+	for range 20 {
+		err := e.svc.VerifyFactor(context.Background(), nil, auth.MethodPasskey, auth.Client{}, func(ctx context.Context) error {
+			checks++
+			return failing(ctx)
+		})
+		if isRateLimited(err) {
+			break
+		}
+	}
+	if checks != 5 {
+		t.Errorf("sessionless checks without an address ran %d times before 429, want the budget's 5", checks)
+	}
+	err := e.svc.VerifyFactor(context.Background(), nil, auth.MethodPasskey, testClient, failing)
+	if isRateLimited(err) {
+		t.Errorf("a check from a known address = %v, want its own budget", err)
+	}
+}
