@@ -10,13 +10,19 @@ import (
 // FindUser returns the user that ref names: a numeric id or an email
 // address (an email can never be all digits). ErrNotFound if none.
 func (s *Service) FindUser(ctx context.Context, ref string) (*User, error) {
-	var u *User
-	var err error
-	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-		u, err = s.store.UserByID(ctx, id)
-	} else {
-		u, err = s.store.UserByEmail(ctx, NormalizeEmail(ref))
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return s.UserByID(ctx, id)
 	}
+	u, err := s.store.UserByEmail(ctx, NormalizeEmail(ref))
+	if err != nil {
+		return nil, notFoundOr(err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user whose id is id, or ErrNotFound.
+func (s *Service) UserByID(ctx context.Context, id int64) (*User, error) {
+	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		return nil, notFoundOr(err)
 	}

@@ -126,8 +126,11 @@ func (s *Service) grant(sess *Session, u *User, sec genSecrets, epoch uint64) (*
 	}, nil
 }
 
-// notAuthorized turns a store's "not found" into a 401 and anything else
-// into a 503.
+// NotAuthorized turns a store's "not found" (the user or session went
+// away) into a 401 and anything else into a 503, keeping an *Error as it
+// is. For the packages of other factors; nil is not a valid argument.
+func NotAuthorized(err error) error { return notAuthorized(err) }
+
 func notAuthorized(err error) error {
 	if errors.Is(err, ErrNotFound) {
 		return ErrNotAuthorized

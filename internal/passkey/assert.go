@@ -70,12 +70,15 @@ func (s *Service) BeginAssertion(ctx context.Context, p *auth.Principal, kind Ki
 	if err := s.checkPending(p, kind); err != nil {
 		return nil, err
 	}
-	_, acct, err := s.user(ctx, p.UserID, true)
+	_, acct, err := s.user(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if len(acct.creds) == 0 {
 		return nil, ErrAssertionInvalid
+	}
+	if err := s.withHandle(ctx, p.UserID, acct); err != nil {
+		return nil, err
 	}
 	assertion, data, err := s.wa.BeginLogin(acct)
 	if err != nil {
@@ -162,7 +165,7 @@ func (s *Service) verify(ctx context.Context, parsed *protocol.ParsedCredentialA
 			return 0, auth.Unavailable(err)
 		}
 	}
-	_, acct, err := s.user(ctx, userID, false)
+	_, acct, err := s.user(ctx, userID)
 	if errors.Is(err, auth.ErrNotAuthorized) {
 		return 0, ErrAssertionInvalid // the user was deleted meanwhile
 	} else if err != nil {

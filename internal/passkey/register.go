@@ -67,12 +67,15 @@ func (s *Service) BeginRegistration(ctx context.Context, p *auth.Principal, name
 	if err := s.auth.RequireRecentAuth(ctx, p); err != nil {
 		return nil, err
 	}
-	_, acct, err := s.user(ctx, p.UserID, true)
+	_, acct, err := s.user(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if len(acct.creds) >= MaxPerUser {
 		return nil, invalid("credential", "Passkeys", "are at the maximum of 20; remove one first")
+	}
+	if err := s.withHandle(ctx, p.UserID, acct); err != nil {
+		return nil, err
 	}
 	creation, data, err := s.wa.BeginRegistration(acct, webauthn.WithExclusions(webauthn.Credentials(acct.creds).CredentialDescriptors()))
 	if err != nil {
@@ -101,7 +104,7 @@ func (s *Service) FinishRegistration(ctx context.Context, p *auth.Principal, bod
 	if err != nil {
 		return nil, err
 	}
-	u, acct, err := s.user(ctx, p.UserID, false)
+	u, acct, err := s.user(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +128,7 @@ func (s *Service) FinishRegistration(ctx context.Context, p *auth.Principal, bod
 	case errors.Is(err, ErrCredentialTaken):
 		return nil, invalid("credential", "Credential", "is already registered")
 	case err != nil:
-		return nil, notAuthorized(err)
+		return nil, auth.NotAuthorized(err)
 	}
 	s.auth.FactorChanged(ctx, u.ID, auth.EventFactorAdded, auth.MethodPasskey, c)
 	return cred, nil

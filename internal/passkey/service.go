@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -187,12 +186,12 @@ func libraryCredential(c Credential) webauthn.Credential {
 	}
 }
 
-// user returns the account of userID with its passkeys; handle is the
-// user's handle, created if need be (a write) when create is set.
-func (s *Service) user(ctx context.Context, userID int64, create bool) (*auth.User, *account, error) {
-	u, err := s.auth.FindUser(ctx, strconv.FormatInt(userID, 10))
+// user returns the account of userID with its passkeys, without its
+// handle (see withHandle).
+func (s *Service) user(ctx context.Context, userID int64) (*auth.User, *account, error) {
+	u, err := s.auth.UserByID(ctx, userID)
 	if err != nil {
-		return nil, nil, notAuthorized(err)
+		return nil, nil, auth.NotAuthorized(err)
 	}
 	stored, err := s.store.Passkeys(ctx, userID)
 	if err != nil {
@@ -202,18 +201,22 @@ func (s *Service) user(ctx context.Context, userID int64, create bool) (*auth.Us
 	for _, c := range stored {
 		a.creds = append(a.creds, libraryCredential(c))
 	}
-	if create {
-		fresh := make([]byte, 32)
-		rand.Read(fresh)
-		err = auth.Commit(ctx, func(ctx context.Context) (err error) {
-			a.handle, err = s.store.PasskeyHandle(ctx, userID, fresh)
-			return err
-		})
-		if err != nil {
-			return nil, nil, notAuthorized(err)
-		}
-	}
 	return u, a, nil
+}
+
+// withHandle sets a's WebAuthn user handle, the one stored for userID or,
+// for a user who has none yet, a fresh one (a write).
+func (s *Service) withHandle(ctx context.Context, userID int64, a *account) error {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	err := auth.Commit(ctx, func(ctx context.Context) (err error) {
+		a.handle, err = s.store.PasskeyHandle(ctx, userID, fresh)
+		return err
+	})
+	if err != nil {
+		return auth.NotAuthorized(err)
+	}
+	return nil
 }
 
 // CeremonyKey is the store key of the ceremony whose challenge is
@@ -234,7 +237,7 @@ func (s *Service) begin(ctx context.Context, kind Kind, sessionID string, userID
 	c := &Ceremony{Key: CeremonyKey(data.Challenge), Kind: kind, SessionID: sessionID, UserID: userID,
 		Name: name, Data: raw, ExpiresAt: now.Add(s.ttl)}
 	if err := auth.Commit(ctx, func(ctx context.Context) error { return s.store.SaveCeremony(ctx, c, now) }); err != nil {
-		return notAuthorized(err)
+		return auth.NotAuthorized(err)
 	}
 	return nil
 }
@@ -261,13 +264,4 @@ func (s *Service) take(ctx context.Context, challenge string, kind Kind, session
 		return nil, nil, auth.Unavailable(fmt.Errorf("passkey: stored ceremony unreadable: %w", err))
 	}
 	return c, &data, nil
-}
-
-// notAuthorized maps a store's "not found" (the user went away) to a 401
-// and keeps any other auth.Error; the rest is a 503.
-func notAuthorized(err error) error {
-	if errors.Is(err, auth.ErrNotFound) {
-		return auth.ErrNotAuthorized
-	}
-	return auth.Unavailable(err)
 }
