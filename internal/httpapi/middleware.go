@@ -109,8 +109,6 @@ var staticHeaders = [...]struct {
 }{
 	{"Cache-Control", []string{"no-store"}},
 	{"X-Content-Type-Options", []string{"nosniff"}},
-	{"X-Frame-Options", []string{"DENY"}},
-	{"Referrer-Policy", []string{"no-referrer"}},
 	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
 }
 
