@@ -55,20 +55,23 @@ func (c *PasskeyConfig) relyingParty(publicURL string) (cfg passkey.Config, on b
 }
 
 // newPasskeys builds the passkey service of a serving node: nil when
-// passkeys are off, and then they are no second factor either (no page
-// could run the ceremony). The admin commands run no ceremonies; they
-// register passkeys as a second factor alone, so that an administrator
-// can list and reset them (users mfa) whatever the relying party.
+// passkeys are off. Passkeys stay a second factor even then: a node whose
+// relying party was removed must not let a password alone into an account
+// that has a passkey. Such a user finishes a sign-in with another factor,
+// or once the relying party is back (or after an administrator's users mfa
+// reset). The admin commands run no ceremonies either; they register
+// passkeys as a second factor alone, so that an administrator can list and
+// reset them (users mfa) whatever the relying party.
 func newPasskeys(cfg *Config, svc *auth.Service, store auth.Store) (*passkey.Service, error) {
 	pks, keeps := store.(passkey.Store)
 	rp, on, err := cfg.Passkeys.relyingParty(cfg.Mail.PublicURL)
 	switch {
 	case err != nil:
 		return nil, err
-	case cfg.issuesNoTokens && keeps:
-		svc.AddSecondFactor(passkey.NewFactor(pks))
-		return nil, nil
-	case !on:
+	case cfg.issuesNoTokens || !on:
+		if keeps {
+			svc.AddSecondFactor(passkey.NewFactor(pks))
+		}
 		return nil, nil
 	case !keeps:
 		return nil, errors.New("passkeys: this database keeps no passkeys")

@@ -91,6 +91,24 @@ func TestServe_Passkeys(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("run: %v; stderr %s", err, stderr.String())
 	}
+
+	// The same database served with passkeys off: the passkey still
+	// guards the account, so the password alone gets a pending sign-in.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	var stdoutOff lockedBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}, func(string) string { return "" }, noStdin, &stdoutOff, &stderr)
+	}()
+	base = waitForURL(t, &stdoutOff)
+	status, body := call(t, "POST", base+"/v1/auth/sign_in", "", `{"email":"ada@example.com","password":"plum-kettle-orbit-42"}`)
+	if status != http.StatusOK || body["mfa_required"] != true {
+		t.Errorf("password sign-in with passkeys off: got %d %v, want 200 with mfa_required", status, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run without a relying party: %v; stderr %s", err, stderr.String())
+	}
 }
 
 // options POSTs a ceremony's begin and returns its options as JSON.
