@@ -111,11 +111,6 @@ func limitKey(parts ...string) string {
 // (WRONGTYPE) until it expired.
 func accountBackoff(email string) string { return "backoff:acct:" + limitKey(email) }
 
-// unknownAddress is the budget key of sessionless checks whose client
-// address is unknown. It cannot collide with an address: those are IPs or
-// prefixes in CIDR form.
-const unknownAddress = "unknown"
-
 func (l *limiter) rate(action, addr string) Rate {
 	perMinute := l.RefreshPerIP
 	switch action {
@@ -129,7 +124,7 @@ func (l *limiter) rate(action, addr string) Rate {
 
 // allowIP takes one request of action from addr's budget: one round trip.
 func (l *limiter) allowIP(ctx context.Context, action, addr string) error {
-	if l == nil || addr == "" {
+	if l == nil {
 		return nil
 	}
 	return l.admit(ctx, Admission{Rates: []Rate{l.rate(action, addr)}})
@@ -167,9 +162,7 @@ func (l *limiter) admitVerify(ctx context.Context, action, email string, c Clien
 		Slots:   []Slot{{Key: "slot:pair:" + pair, Max: SlotsPerPair}, {Key: "slot:acct:" + acct, Max: SlotsPerAccount}},
 		Holder:  rand.Text(),
 		SlotTTL: slotTTL,
-	}
-	if addr != "" {
-		a.Rates = []Rate{l.rate(action, addr)}
+		Rates:   []Rate{l.rate(action, addr)},
 	}
 	if device != nil {
 		a.Backoffs = []Backoff{{Key: "backoff:device:" + device.id(), Free: int64(l.PairFreeFailures), MaxDelay: l.PairMaxDelay, Memory: failureMemory, Device: true}}
@@ -204,21 +197,12 @@ func (l *limiter) admitTicket(ctx context.Context, a Admission) (*ticket, error)
 // admitFactor admits one check of a second factor, or a password
 // re-authentication, by session sessionID of userID from c, before the
 // check runs. Without a session (a passkey sign-in, where the assertion
-// names the user) only the address's budget applies, and checks that come
-// with neither (a proxy that passes no address) share one budget: no
-// secret check runs unbudgeted.
+// names the user) only the address's budget applies.
 func (l *limiter) admitFactor(ctx context.Context, userID int64, sessionID string, c Client) (*ticket, error) {
 	if l == nil {
 		return nil, nil
 	}
-	a := Admission{Holder: rand.Text(), SlotTTL: slotTTL}
-	addr := c.limitAddr()
-	if addr == "" && sessionID == "" {
-		addr = unknownAddress
-	}
-	if addr != "" {
-		a.Rates = []Rate{l.rate("factor", addr)}
-	}
+	a := Admission{Holder: rand.Text(), SlotTTL: slotTTL, Rates: []Rate{l.rate("factor", c.limitAddr())}}
 	if sessionID != "" {
 		user := strconv.FormatInt(userID, 10)
 		a.Rates = append(a.Rates, Rate{Key: "factor:session:" + limitKey(sessionID), Limit: int64(l.FactorPerSession), Window: l.factorWindow})

@@ -137,10 +137,19 @@ type Client struct {
 	Device string
 }
 
-// limitAddr is the key of the client's per-address budgets.
+// limitAddr is the key of the client's per-address budgets. Clients
+// whose address is unknown (a request whose peer address did not parse)
+// share one budget: no check runs outside the address budgets.
 func (c Client) limitAddr() string {
-	if c.Network != "" {
+	switch {
+	case c.Network != "":
 		return c.Network
+	case c.IP != "":
+		return c.IP
 	}
-	return c.IP
+	return unknownAddress
 }
+
+// unknownAddress is the budget key of clients without an address. It
+// cannot collide with an address: those are IPs or prefixes in CIDR form.
+const unknownAddress = "unknown"

@@ -244,27 +244,37 @@ func TestFactorRemovedDropsOrphanRecoveryCodes(t *testing.T) {
 	}
 }
 
-// TestSessionlessFactorWithoutAddress: a passkey sign-in names no session,
-// and a proxy that passes no client address leaves no address either. Such
-// checks share one budget instead of none.
-func TestSessionlessFactorWithoutAddress(t *testing.T) {
+// TestClientsWithoutAddressShareOneBudget: a passkey sign-in names no
+// session, and a request whose peer address did not parse has no address
+// either. Such requests share one budget instead of none: both the
+// passwordless begin (which stores a ceremony) and its finish.
+func TestClientsWithoutAddressShareOneBudget(t *testing.T) {
 	e := newEnv(t, withLimits(auth.Limits{SignInPerIP: 5}))
 	failing := func(context.Context) error { return auth.ErrInvalidCredentials }
-	checks := 0
-	for range 20 {
-		err := e.svc.VerifyFactor(context.Background(), nil, auth.MethodPasskey, auth.Client{}, func(ctx context.Context) error {
-			checks++
-			return failing(ctx)
+	tests := []struct {
+		name    string
+		request func(auth.Client) error
+	}{
+		{"passwordless_begin", func(c auth.Client) error { return e.svc.AllowRequest(context.Background(), "sign_in", c) }},
+		{"passwordless_finish", func(c auth.Client) error {
+			return e.svc.VerifyFactor(context.Background(), nil, auth.MethodPasskey, c, failing)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			admitted := 0
+			for range 20 {
+				if isRateLimited(tt.request(auth.Client{})) {
+					break
+				}
+				admitted++
+			}
+			if admitted != 5 {
+				t.Errorf("requests without an address admitted %d times before 429, want the budget's 5", admitted)
+			}
+			if err := tt.request(testClient); isRateLimited(err) {
+				t.Errorf("a request from a known address = %v, want its own budget", err)
+			}
 		})
-		if isRateLimited(err) {
-			break
-		}
-	}
-	if checks != 5 {
-		t.Errorf("sessionless checks without an address ran %d times before 429, want the budget's 5", checks)
-	}
-	err := e.svc.VerifyFactor(context.Background(), nil, auth.MethodPasskey, testClient, failing)
-	if isRateLimited(err) {
-		t.Errorf("a check from a known address = %v, want its own budget", err)
 	}
 }
