@@ -65,7 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer startCalibration(app.svc, log)()
 	defer startClockSync(app.svc, log)()
 	defer app.followKeys(cfg.TokenAlg, log)()
-	limitMemory(cfg, getenv)
+	defer limitMemory(cfg, app.svc, getenv)()
 
 	if cfg.MetricsAddr != "" {
 		stop, err := serveMetrics(ctx, cfg, app.metrics, log, stdout)
@@ -314,18 +314,49 @@ func secondFactors(store auth.Store, svc *auth.Service, key []byte) (*mfa.Servic
 // closing its connections (a hung server, a partition dropping packets).
 const storeBudget = 3 * time.Second
 
-// limitMemory keeps the heap near what hashing needs. Each argon2id hash
-// allocates its 19 MiB afresh; left alone, the garbage collector lets the
-// heap grow to twice the live hashing memory under a sign-in flood. A soft
-// limit of (slots × argon2 memory) + 64 MiB makes it collect sooner. An
-// operator's GOMEMLIMIT wins. The start-up garbage (the dummy hash) is
-// returned to the OS at once, so an idle node stays small.
-func limitMemory(cfg *Config, getenv func(string) string) {
-	if getenv("GOMEMLIMIT") == "" {
-		hashing := int64(cfg.hashSlots()) * int64(password.DefaultParams().Memory) << 10
-		debug.SetMemoryLimit(hashing + 64<<20)
-	}
+// limitMemory keeps the heap near what the node needs, and returns a
+// function that stops following it. Each argon2id hash allocates its
+// 19 MiB afresh; left alone, the garbage collector lets the heap grow to
+// twice the live hashing memory under a sign-in flood, so a soft limit
+// (memoryLimit) makes it collect sooner. The limit follows the session
+// cache, the one large structure that grows with use: a fixed limit that
+// left room for a full cache would let a flood's garbage pile up on a
+// fresh node, and one that did not would keep a busy node's collector
+// running without end. An operator's GOMEMLIMIT wins. The start-up garbage
+// (the dummy hash) is returned to the OS at once, so an idle node stays
+// small.
+func limitMemory(cfg *Config, svc *auth.Service, getenv func(string) string) (stop func()) {
 	debug.FreeOSMemory()
+	if getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	slots := cfg.hashSlots()
+	follow := func() { debug.SetMemoryLimit(memoryLimit(slots, svc.CachedSessions())) }
+	follow()
+	return background(func(ctx context.Context) {
+		tick := time.NewTicker(memoryLimitInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				follow()
+			}
+		}
+	})
+}
+
+// memoryLimitInterval is how often the limit follows the cache: a cache
+// fills at most by the sign-ins and refreshes of that time, a few MiB.
+const memoryLimitInterval = 5 * time.Second
+
+// memoryLimit is a node's soft memory limit: the hash slots' memory,
+// 64 MiB for everything else (runtime, buffers, the in-process counter)
+// and auth.CachedSessionBytes for each session its cache holds.
+func memoryLimit(slots, cachedSessions int) int64 {
+	hashing := int64(slots) * int64(password.DefaultParams().Memory) << 10
+	return hashing + 64<<20 + int64(cachedSessions)*auth.CachedSessionBytes
 }
 
 // hashSlots is --hash-slots, or one slot per CPU the process may use.
