@@ -69,6 +69,7 @@ type Config struct {
 	HashSlots         int
 	HashWait          time.Duration
 	HashQueue         int
+	SessionCacheSize  int
 	LogLevel          slog.Level
 	LogFormat         string
 	ShutdownTimeout   time.Duration
@@ -113,6 +114,7 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "metrics-addr", "", "listen address for GET /metrics, e.g. 127.0.0.1:9464 (default: no metrics); never the API's", hostPortVar(&c.MetricsAddr, true))
 	r.add(groupServer, "hash-slots", "0", "password hashes in flight at most (0: GOMAXPROCS)", intVar(&c.HashSlots))
 	r.add(groupServer, "hash-wait", "1s", "how long a sign-in waits for a hash slot before 503", durationVar(&c.HashWait))
+	r.add(groupServer, "session-cache-size", "100000", "sessions a node keeps in memory to verify tokens without the database (about 640 bytes each; more are read from the database when next used)", intVar(&c.SessionCacheSize))
 	r.add(groupServer, "hash-queue", "0", "sign-ins that may wait for a hash slot at once; more get 503 at once (0: 32 x hash slots)", intVar(&c.HashQueue))
 	r.add(groupLog, "log-level", "info", "debug, info, warn or error (debug logs every request)", parsedVar(&c.LogLevel, "level", parseLevel))
 	r.add(groupLog, "log-format", "json", "json or text, to stderr", choiceVar(&c.LogFormat, "json", "text"))
@@ -177,6 +179,8 @@ func (c *Config) validate() error {
 		return usagef("--shutdown-drain and --sqlite-min-free-mib must not be negative")
 	case c.HashSlots < 0 || c.HashQueue < 0:
 		return usagef("--hash-slots and --hash-queue must not be negative")
+	case c.SessionCacheSize < 1:
+		return usagef("--session-cache-size must be at least 1")
 	case c.CookieHostPrefix && !c.CookieSecure:
 		return usagef("--cookie-host-prefix needs --cookie-secure")
 	case c.CookieSameSite == http.SameSiteNoneMode && !c.CookieSecure:

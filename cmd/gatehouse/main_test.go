@@ -129,6 +129,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{name: "ipv6PrefixTooLong", args: []string{"--ipv6-prefix", "129"}, want: "between 32 and 128"},
 		{name: "corsHeaderWildcard", args: []string{"--cors-headers", "*"}, want: "no wildcard"},
 		{name: "corsHeaderNotAName", args: []string{"--cors-headers", "X-Ok, bad header"}, want: "not a header name"},
+		{name: "emptySessionCache", args: []string{"--session-cache-size", "0"}, want: "--session-cache-size must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

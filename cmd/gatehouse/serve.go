@@ -240,6 +240,7 @@ func buildApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) 
 		Tokens:            a.keys.tokens,
 		Hasher:            password.NewHasher(password.DefaultParams()),
 		HashLimiter:       hashSlots,
+		CacheSize:         cfg.SessionCacheSize,
 		AccessTTL:         cfg.AccessTTL,
 		SessionTTL:        cfg.SessionTTL,
 		RefreshGrace:      cfg.RefreshGrace,
