@@ -18,10 +18,10 @@ import (
 // TestBrowserPasskeysAndSecondFactors runs the example page's passkey and
 // second-factor calls in Chromium, whose virtual authenticator (the
 // DevTools WebAuthn domain) stands in for a laptop's fingerprint reader:
-// register with a password, add a passkey, sign out, sign in with the
-// passkey alone (no email typed), enrol TOTP, then finish password
-// sign-ins with a code this test computes, with the passkey and with a
-// recovery code, which works once.
+// register with a password, add a passkey, step up with it to enrol TOTP,
+// sign out, sign in with the passkey alone (no email typed), then finish
+// password sign-ins with a code this test computes, with the passkey and
+// with a recovery code, which works once.
 func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 	b := browsertest.New(t)
 	page := browsertest.ServeFiles(t, "../../examples/spa")
@@ -35,7 +35,7 @@ func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 		t.Fatalf("register: got %v, want 201", r)
 	}
 
-	r := step(b, "add-passkey", `gatehouse.addPasskey("Laptop")`)
+	r := step(b, "add-passkey", `gatehouse.passkey("register", { name: "Laptop" })`)
 	var added struct{ ID, Name string }
 	if json.Unmarshal(r.Body, &added); r.Status != http.StatusCreated || added.Name != "Laptop" {
 		t.Fatalf("add a passkey: got %v, want 201 with the name Laptop", r)
@@ -46,19 +46,18 @@ func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 		t.Fatalf("the authenticator after adding a passkey: got %d credentials (%+v), want one discoverable credential for localhost with id %s", len(creds), creds, added.ID)
 	}
 
-	if r := step(b, "sign-out", "gatehouse.signOut()"); r.Status != http.StatusOK {
-		t.Fatalf("sign-out: got %v, want 200", r)
+	// The session was proven by the password, and the user now has a
+	// passkey: the next dangerous change needs a step-up with it.
+	if r := step(b, "enrol-totp-before-step-up", "gatehouse.enrolTOTP()"); r.Status != http.StatusUnauthorized || r.code() != "reauthentication_required" {
+		t.Fatalf("enrol TOTP in a password session of a user with a passkey: got %v, want 401 reauthentication_required", r)
 	}
-	r = step(b, "passkey-sign-in", `gatehouse.usePasskey("sign_in")`)
-	if r.Status != http.StatusOK {
-		t.Fatalf("sign in with the passkey alone: got %v, want 200", r)
+	if r := step(b, "passkey-step-up", `gatehouse.passkey("reauthenticate")`); r.Status != http.StatusOK || string(r.Body) != `"ok"` {
+		t.Fatalf("step up with the passkey: got %v, want 200 \"ok\"", r)
 	}
-	checkMe(t, b, "me-after-passkey-sign-in", email, "passkey")
-
 	r = step(b, "enrol-totp", "gatehouse.enrolTOTP()")
 	var enrolment struct{ Secret, URI string }
 	if json.Unmarshal(r.Body, &enrolment); r.Status != http.StatusCreated || enrolment.Secret == "" || !strings.HasPrefix(enrolment.URI, "otpauth://totp/") {
-		t.Fatalf("enrol TOTP: got %v, want 201 with a secret and an otpauth://totp/ URI", r)
+		t.Fatalf("enrol TOTP after the step-up: got %v, want 201 with a secret and an otpauth://totp/ URI", r)
 	}
 	code, err := totp.GenerateCode(enrolment.Secret, time.Now())
 	if err != nil {
@@ -71,6 +70,15 @@ func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 	if json.Unmarshal(r.Body, &confirmed); r.Status != http.StatusOK || len(confirmed.RecoveryCodes) != 10 {
 		t.Fatalf("confirm TOTP with a code computed here: got %v, want 200 with ten recovery codes", r)
 	}
+
+	if r := step(b, "sign-out", "gatehouse.signOut()"); r.Status != http.StatusOK {
+		t.Fatalf("sign-out: got %v, want 200", r)
+	}
+	r = step(b, "passkey-sign-in", `gatehouse.passkey("sign_in")`)
+	if r.Status != http.StatusOK {
+		t.Fatalf("sign in with the passkey alone: got %v, want 200", r)
+	}
+	checkMe(t, b, "me-after-passkey-sign-in", email, "passkey")
 
 	// A password sign-in now waits for the second factor.
 	pendingSignIn := func(name string) {
@@ -104,7 +112,7 @@ func TestBrowserPasskeysAndSecondFactors(t *testing.T) {
 	checkMe(t, b, "me-after-totp", email, "totp")
 
 	pendingSignIn("passkey")
-	if r := step(b, "passkey-second-factor", `gatehouse.usePasskey("second_factor")`); r.Status != http.StatusOK {
+	if r := step(b, "passkey-second-factor", `gatehouse.passkey("second_factor")`); r.Status != http.StatusOK {
 		t.Fatalf("finish the sign-in with the passkey: got %v, want 200", r)
 	}
 	checkMe(t, b, "me-after-passkey-second-factor", email, "passkey")
