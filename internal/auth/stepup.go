@@ -50,8 +50,9 @@ func (s *Service) VerifyFactor(ctx context.Context, p *Principal, m Method, c Cl
 
 // FinishSecondFactor completes the pending sign-in of p, whose second
 // factor m the caller has just verified (VerifyFactor): the session
-// rotates (a new access token id and CSRF secret; the pending tokens die
-// after the refresh grace), stops being pending, gets the full session
+// rotates (a new access token id and CSRF secret; the pending access
+// token is refused at once, the pending CSRF secret is accepted for the
+// refresh grace), stops being pending, gets the full session
 // lifetime from now and records m after the password. Of two concurrent
 // finishes exactly one wins; the other is ErrNotAuthorized.
 func (s *Service) FinishSecondFactor(ctx context.Context, p *Principal, m Method, c Client) (*Grant, error) {
