@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/mfa"
@@ -30,6 +32,8 @@ type env struct {
 	clock  *authtest.Clock
 	mu     sync.Mutex
 	events []auth.Event
+	// mailsSeen is the last outbox id wantMails has looked at.
+	mailsSeen int64
 }
 
 func newEnv(t *testing.T) *env {
@@ -123,6 +127,33 @@ func (e *env) count(typ auth.EventType) int {
 		}
 	}
 	return n
+}
+
+// notice is a queued mail as the owner's notices are checked: which
+// mail, to whom.
+type notice struct {
+	Kind auth.MailKind
+	To   string
+}
+
+// wantMails checks that the mails queued since its last call, oldest
+// first, are want; after call names what queued them.
+func (e *env) wantMails(t *testing.T, after string, want ...notice) {
+	t.Helper()
+	mails, err := e.auth.Mails(t.Context(), 0, 100) // newest first
+	if err != nil {
+		t.Fatalf("Mails = %v", err)
+	}
+	var got []notice
+	for i := len(mails) - 1; i >= 0; i-- {
+		if m := mails[i]; m.ID > e.mailsSeen {
+			got = append(got, notice{Kind: m.Kind, To: m.To})
+			e.mailsSeen = m.ID
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("mails queued by %s (-want +got):\n%s", after, d)
+	}
 }
 
 // code is the TOTP code of secret at t, as an authenticator app shows it.

@@ -213,3 +213,45 @@ func TestSecretSealed(t *testing.T) {
 		t.Errorf("enrolment: URI %q, QR code %d bytes; want an otpauth URI and a PNG", en.URI, len(en.QRCode))
 	}
 }
+
+// TestOwnerNotices: turning TOTP on, spending a recovery code and turning
+// TOTP off each queue the owner the notice of that change, to the owner's
+// address alone; the steps in between (enrolling, a TOTP code) queue
+// nothing.
+func TestOwnerNotices(t *testing.T) {
+	const owner = "ada@example.com"
+	e := newEnv(t)
+	e.user(t, "grace@example.com") // a bystander, who must get none of them
+	p := e.user(t, owner)
+	e.wantMails(t, "Register", notice{auth.KindConfirmEmail, "grace@example.com"}, notice{auth.KindConfirmEmail, owner})
+
+	en, err := e.mfa.EnrolTOTP(t.Context(), p)
+	if err != nil {
+		t.Fatalf("EnrolTOTP = %v", err)
+	}
+	e.wantMails(t, "EnrolTOTP")
+	codes, err := e.mfa.ConfirmTOTP(t.Context(), p, code(t, en.Secret, e.clock.Now()), client)
+	if err != nil {
+		t.Fatalf("ConfirmTOTP = %v", err)
+	}
+	e.wantMails(t, "ConfirmTOTP", notice{auth.KindFactorAdded, owner})
+	e.clock.Advance(30 * time.Second)
+
+	_, pending := e.pending(t, owner)
+	if _, err := e.mfa.Verify(t.Context(), pending, mfa.Proof{Method: auth.MethodRecoveryCode, Code: codes[0]}, client); err != nil {
+		t.Fatalf("Verify(recovery code) = %v", err)
+	}
+	e.wantMails(t, "Verify(recovery code)", notice{auth.KindRecoveryCodeUsed, owner})
+
+	_, pending = e.pending(t, owner)
+	g, err := e.mfa.Verify(t.Context(), pending, mfa.Proof{Method: auth.MethodTOTP, Code: code(t, en.Secret, e.clock.Now())}, client)
+	if err != nil {
+		t.Fatalf("Verify(totp) = %v", err)
+	}
+	e.wantMails(t, "Verify(totp)")
+
+	if err := e.mfa.DisableTOTP(t.Context(), e.principal(t, g), client); err != nil {
+		t.Fatalf("DisableTOTP = %v", err)
+	}
+	e.wantMails(t, "DisableTOTP", notice{auth.KindFactorRemoved, owner})
+}
