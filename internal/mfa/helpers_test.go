@@ -32,7 +32,7 @@ type env struct {
 	clock  *authtest.Clock
 	mu     sync.Mutex
 	events []auth.Event
-	// mailsSeen is the last outbox id wantMails has looked at.
+	// mailsSeen is the last outbox id newMails has returned.
 	mailsSeen int64
 }
 
@@ -136,9 +136,8 @@ type notice struct {
 	To   string
 }
 
-// wantMails checks that the mails queued since its last call, oldest
-// first, are want; after call names what queued them.
-func (e *env) wantMails(t *testing.T, after string, want ...notice) {
+// newMails returns the mails queued since its last call, oldest first.
+func (e *env) newMails(t *testing.T) []notice {
 	t.Helper()
 	mails, err := e.auth.Mails(t.Context(), 0, 100) // newest first
 	if err != nil {
@@ -151,9 +150,26 @@ func (e *env) wantMails(t *testing.T, after string, want ...notice) {
 			e.mailsSeen = m.ID
 		}
 	}
-	if d := cmp.Diff(want, got); d != "" {
+	return got
+}
+
+// wantMails checks that the mails queued since newMails last ran are
+// want; after names what queued them.
+func (e *env) wantMails(t *testing.T, after string, want ...notice) {
+	t.Helper()
+	if d := cmp.Diff(want, e.newMails(t)); d != "" {
 		t.Errorf("mails queued by %s (-want +got):\n%s", after, d)
 	}
+}
+
+// codesLeft is the number of userID's unused recovery codes.
+func (e *env) codesLeft(t *testing.T, userID int64) int {
+	t.Helper()
+	n, err := e.store.RecoveryCodesLeft(t.Context(), userID)
+	if err != nil {
+		t.Fatalf("RecoveryCodesLeft(%d) = %v", userID, err)
+	}
+	return n
 }
 
 // code is the TOTP code of secret at t, as an authenticator app shows it.

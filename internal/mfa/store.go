@@ -32,6 +32,10 @@ type Store interface {
 	// UseRecoveryCode marks the unused code hash of userID used at at;
 	// auth.ErrNotFound if there is no such unused code.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) error
+	// RestoreRecoveryCode marks the used code hash of userID unused again:
+	// what it was spent on was refused. A code no longer there (replaced
+	// meanwhile) is not an error.
+	RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error
 	// RecoveryCodesLeft counts userID's unused codes.
 	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
 	// DeleteRecoveryCodes removes all of userID's codes; none is not an

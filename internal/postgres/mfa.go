@@ -103,6 +103,17 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, 
 	return nil
 }
 
+// RestoreRecoveryCode marks a used code unused again, if it is still
+// there.
+func (s *Store) RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error {
+	_, err := s.pool.Exec(ctx, `UPDATE recovery_codes SET used_at = NULL
+		WHERE user_id = $1 AND hash = $2 AND used_at IS NOT NULL`, userID, hash)
+	if err != nil {
+		return writeError(fmt.Sprintf("restore recovery code of user %d", userID), err)
+	}
+	return nil
+}
+
 // RecoveryCodesLeft counts userID's unused codes.
 func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	var n int

@@ -104,6 +104,17 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, 
 	return nil
 }
 
+// RestoreRecoveryCode marks a used code unused again, if it is still
+// there.
+func (s *Store) RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE recovery_codes SET used_at = NULL
+		WHERE user_id = ? AND hash = ? AND used_at IS NOT NULL`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("sqlite: restore recovery code of user %d: %w", userID, err)
+	}
+	return nil
+}
+
 // RecoveryCodesLeft counts userID's unused codes.
 func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	var n int
