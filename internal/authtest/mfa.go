@@ -30,6 +30,7 @@ func RunMFAStoreTests(t *testing.T, newStore func(t *testing.T) MFAStore) {
 		{"TOTP", testTOTP},
 		{"TOTP_Confirmed", testTOTPConfirmed},
 		{"TOTP_StepConcurrent", testTOTPStepConcurrent},
+		{"TOTP_DeleteUnconfirmed", testDeleteUnconfirmedTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"RecoveryCodes_Concurrent", testRecoveryCodesConcurrent},
 		{"RecoveryCodes_Restore", testRestoreRecoveryCode},
@@ -128,6 +129,32 @@ func testTOTPStepConcurrent(t *testing.T, st MFAStore) {
 	errs := make([]error, n)
 	Concurrently(n, func(i int) { errs[i] = st.UseTOTPStep(ctx, u.ID, sealed, 7, t0, true) })
 	wantOneWinner(t, "UseTOTPStep", errs, auth.ErrConflict)
+}
+
+func testDeleteUnconfirmedTOTP(t *testing.T, st MFAStore) {
+	ctx := t.Context()
+	u, _ := mustCreateUser(t, st, "ada@example.com")
+	checkNotFound(t, "DeleteUnconfirmedTOTP(no secret)", st.DeleteUnconfirmedTOTP(ctx, u.ID))
+	sealed := []byte("secret")
+	if err := st.PutTOTP(ctx, u.ID, sealed, t0); err != nil {
+		t.Fatalf("PutTOTP = %v", err)
+	}
+	if err := st.DeleteUnconfirmedTOTP(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUnconfirmedTOTP(unconfirmed) = %v", err)
+	}
+	if _, err := st.TOTP(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("TOTP(%d) after DeleteUnconfirmedTOTP = %v, want ErrNotFound", u.ID, err)
+	}
+	if err := st.PutTOTP(ctx, u.ID, sealed, t0); err != nil {
+		t.Fatalf("PutTOTP = %v", err)
+	}
+	if err := st.UseTOTPStep(ctx, u.ID, sealed, 100, t0, true); err != nil {
+		t.Fatalf("UseTOTPStep(confirm) = %v", err)
+	}
+	checkNotFound(t, "DeleteUnconfirmedTOTP(confirmed)", st.DeleteUnconfirmedTOTP(ctx, u.ID))
+	if got, err := st.TOTP(ctx, u.ID); err != nil || got.ConfirmedAt.IsZero() {
+		t.Errorf("TOTP(%d) after DeleteUnconfirmedTOTP of a confirmed secret = %+v, %v, want it kept", u.ID, got, err)
+	}
 }
 
 func testRecoveryCodes(t *testing.T, st MFAStore) {

@@ -368,3 +368,73 @@ func TestRecoveryCodeKeptWhenRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestDisableTOTP: DisableTOTP of an enrolment not yet confirmed cancels
+// it, with no step-up and nothing to audit or mail; of a confirmed secret
+// it needs the step-up.
+func TestDisableTOTP(t *testing.T) {
+	const owner = "ada@example.com"
+	tests := []struct {
+		name string
+		// setUp gives owner's signed-in p its TOTP state.
+		setUp func(t *testing.T, e *env, p *auth.Principal)
+		want  error
+	}{
+		{
+			name: "Unconfirmed",
+			setUp: func(t *testing.T, e *env, p *auth.Principal) {
+				if _, err := e.mfa.EnrolTOTP(t.Context(), p); err != nil {
+					t.Fatalf("EnrolTOTP = %v", err)
+				}
+			},
+		},
+		{
+			name:  "Confirmed",
+			setUp: func(t *testing.T, e *env, p *auth.Principal) { e.enrolled(t, p) },
+			want:  auth.ErrReauthenticationRequired,
+		},
+		{
+			name:  "None",
+			setUp: func(*testing.T, *env, *auth.Principal) {},
+			want:  auth.ErrReauthenticationRequired, // the step-up comes first, as for a confirmed secret
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			p := e.user(t, owner)
+			tt.setUp(t, e, p)
+			e.newMails(t)
+			e.clock.Advance(11 * time.Minute) // past the step-up age of the sign-in
+			if err := e.mfa.DisableTOTP(t.Context(), p, client); !errors.Is(err, tt.want) {
+				t.Fatalf("DisableTOTP 11 min after sign-in = %v, want %v", err, tt.want)
+			}
+			if st, err := e.mfa.Status(t.Context(), p); err != nil || st.TOTPPending {
+				t.Errorf("Status after DisableTOTP = %+v, %v; want no TOTP pending", st, err)
+			}
+			if got := e.count(auth.EventFactorRemoved); got != 0 {
+				t.Errorf("factor_removed events = %d, want 0", got)
+			}
+			e.wantMails(t, "DisableTOTP")
+		})
+	}
+}
+
+// TestCancelTOTPEnrolment: with an enrolment cancelled, TOTP is as if
+// never enrolled: nothing to cancel again, and a new enrolment confirms.
+func TestCancelTOTPEnrolment(t *testing.T) {
+	e := newEnv(t)
+	p := e.user(t, "ada@example.com")
+	if _, err := e.mfa.EnrolTOTP(t.Context(), p); err != nil {
+		t.Fatalf("EnrolTOTP = %v", err)
+	}
+	if err := e.mfa.DisableTOTP(t.Context(), p, client); err != nil {
+		t.Fatalf("DisableTOTP(unconfirmed) = %v", err)
+	}
+	if err := e.mfa.DisableTOTP(t.Context(), p, client); !errors.Is(err, mfa.ErrNoTOTP) {
+		t.Errorf("DisableTOTP after cancelling = %v, want ErrNoTOTP", err)
+	}
+	e.enrolled(t, p)
+	e.pending(t, "ada@example.com") // fails unless the new secret is a factor
+}

@@ -26,6 +26,9 @@ type Store interface {
 	// DeleteTOTP removes userID's secret; nothing to remove is not an
 	// error.
 	DeleteTOTP(ctx context.Context, userID int64) error
+	// DeleteUnconfirmedTOTP removes userID's secret only if it is not
+	// confirmed; auth.ErrNotFound if there is no unconfirmed one.
+	DeleteUnconfirmedTOTP(ctx context.Context, userID int64) error
 
 	// ReplaceRecoveryCodes makes hashes userID's only recovery codes.
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, at time.Time) error
