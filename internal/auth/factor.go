@@ -109,7 +109,12 @@ func ParseMethods(s string) []Method {
 // unnoticed. The change has committed: a mail that cannot be queued is
 // logged, not returned.
 func (s *Service) FactorChanged(ctx context.Context, userID int64, e EventType, m Method, c Client) {
-	s.onEvent(Event{Type: e, UserID: userID, IP: c.IP, Reason: string(m)})
+	s.factorChanged(ctx, userID, e, string(m), c)
+}
+
+// factorChanged is FactorChanged with the audit event's reason given.
+func (s *Service) factorChanged(ctx context.Context, userID int64, e EventType, reason string, c Client) {
+	s.onEvent(Event{Type: e, UserID: userID, IP: c.IP, Reason: reason})
 	kind, ok := factorNotices[e]
 	if !ok {
 		return
@@ -165,8 +170,10 @@ var factorNotices = map[EventType]MailKind{
 
 // ResetSecondFactors removes every second factor of user id, of every
 // registered kind (the admin CLI: a user who lost theirs), and returns
-// the kinds that were enrolled. Each removal is audited and the owner
-// told; the user signs in with the password alone again.
+// the kinds that were enrolled. Each removal is audited, as the
+// administrator's (reason "admin:" and the kind, where the user's own is
+// the kind alone), and the owner told; the user signs in with the
+// password alone again.
 func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, error) {
 	u, err := s.store.UserByID(ctx, id) // before the removals: its FactorVersion guards the hint
 	if err != nil {
@@ -183,7 +190,7 @@ func (s *Service) ResetSecondFactors(ctx context.Context, id int64) ([]Method, e
 	}
 	s.clearFactorHint(ctx, u)
 	for _, m := range had {
-		s.FactorChanged(ctx, id, EventFactorRemoved, m, Client{})
+		s.factorChanged(ctx, id, EventFactorRemoved, "admin:"+string(m), Client{})
 	}
 	return had, nil
 }

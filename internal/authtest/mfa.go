@@ -30,8 +30,10 @@ func RunMFAStoreTests(t *testing.T, newStore func(t *testing.T) MFAStore) {
 		{"TOTP", testTOTP},
 		{"TOTP_Confirmed", testTOTPConfirmed},
 		{"TOTP_StepConcurrent", testTOTPStepConcurrent},
+		{"TOTP_DeleteUnconfirmed", testDeleteUnconfirmedTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"RecoveryCodes_Concurrent", testRecoveryCodesConcurrent},
+		{"RecoveryCodes_Restore", testRestoreRecoveryCode},
 		{"DeleteUser", testMFADeleteUser},
 		{"SecondFactorHint", testSecondFactorHintTOTP},
 	}
@@ -129,6 +131,32 @@ func testTOTPStepConcurrent(t *testing.T, st MFAStore) {
 	wantOneWinner(t, "UseTOTPStep", errs, auth.ErrConflict)
 }
 
+func testDeleteUnconfirmedTOTP(t *testing.T, st MFAStore) {
+	ctx := t.Context()
+	u, _ := mustCreateUser(t, st, "ada@example.com")
+	checkNotFound(t, "DeleteUnconfirmedTOTP(no secret)", st.DeleteUnconfirmedTOTP(ctx, u.ID))
+	sealed := []byte("secret")
+	if err := st.PutTOTP(ctx, u.ID, sealed, t0); err != nil {
+		t.Fatalf("PutTOTP = %v", err)
+	}
+	if err := st.DeleteUnconfirmedTOTP(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUnconfirmedTOTP(unconfirmed) = %v", err)
+	}
+	if _, err := st.TOTP(ctx, u.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("TOTP(%d) after DeleteUnconfirmedTOTP = %v, want ErrNotFound", u.ID, err)
+	}
+	if err := st.PutTOTP(ctx, u.ID, sealed, t0); err != nil {
+		t.Fatalf("PutTOTP = %v", err)
+	}
+	if err := st.UseTOTPStep(ctx, u.ID, sealed, 100, t0, true); err != nil {
+		t.Fatalf("UseTOTPStep(confirm) = %v", err)
+	}
+	checkNotFound(t, "DeleteUnconfirmedTOTP(confirmed)", st.DeleteUnconfirmedTOTP(ctx, u.ID))
+	if got, err := st.TOTP(ctx, u.ID); err != nil || got.ConfirmedAt.IsZero() {
+		t.Errorf("TOTP(%d) after DeleteUnconfirmedTOTP of a confirmed secret = %+v, %v, want it kept", u.ID, got, err)
+	}
+}
+
 func testRecoveryCodes(t *testing.T, st MFAStore) {
 	ctx := t.Context()
 	u, _ := mustCreateUser(t, st, "ada@example.com")
@@ -170,6 +198,52 @@ func testRecoveryCodesConcurrent(t *testing.T, st MFAStore) {
 	errs := make([]error, n)
 	Concurrently(n, func(i int) { errs[i] = st.UseRecoveryCode(ctx, u.ID, code, t0) })
 	wantOneWinner(t, "UseRecoveryCode", errs, auth.ErrNotFound)
+}
+
+func testRestoreRecoveryCode(t *testing.T, st MFAStore) {
+	ctx := t.Context()
+	u, _ := mustCreateUser(t, st, "ada@example.com")
+	codes := [][]byte{[]byte("c-1"), []byte("c-2")}
+	if err := st.ReplaceRecoveryCodes(ctx, u.ID, codes, t0); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes = %v", err)
+	}
+	for _, c := range codes {
+		if err := st.UseRecoveryCode(ctx, u.ID, c, t0); err != nil {
+			t.Fatalf("UseRecoveryCode(%q) = %v", c, err)
+		}
+	}
+	// A restored code is a usable factor again: it sets the hint, even
+	// after a clear that saw no code left (auth/factorhint.go).
+	h := readHint(t, st, u.ID)
+	if err := st.ClearSecondFactorHint(ctx, u.ID, h.version); err != nil {
+		t.Fatalf("ClearSecondFactorHint = %v", err)
+	}
+	h = checkHint(t, st, u.ID, "ClearSecondFactorHint", h, false, false)
+	if err := st.RestoreRecoveryCode(ctx, u.ID, codes[0]); err != nil {
+		t.Fatalf("RestoreRecoveryCode(%q) = %v", codes[0], err)
+	}
+	checkHint(t, st, u.ID, "RestoreRecoveryCode", h, true, true)
+	if n, err := st.RecoveryCodesLeft(ctx, u.ID); err != nil || n != 1 {
+		t.Errorf("RecoveryCodesLeft(%d) after restoring one of two used codes = %d, %v, want 1", u.ID, n, err)
+	}
+	if err := st.UseRecoveryCode(ctx, u.ID, codes[0], t0); err != nil {
+		t.Errorf("UseRecoveryCode(restored code) = %v, want nil", err)
+	}
+	checkNotFound(t, "UseRecoveryCode(used code, not restored)", st.UseRecoveryCode(ctx, u.ID, codes[1], t0))
+	other, _ := mustCreateUser(t, st, "grace@example.com")
+	if err := st.RestoreRecoveryCode(ctx, other.ID, codes[1]); err != nil {
+		t.Errorf("RestoreRecoveryCode(another user's code) = %v, want nil", err)
+	}
+	checkNotFound(t, "UseRecoveryCode(used code another user restored)", st.UseRecoveryCode(ctx, u.ID, codes[1], t0))
+	if err := st.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{[]byte("new")}, t0); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes = %v", err)
+	}
+	if err := st.RestoreRecoveryCode(ctx, u.ID, codes[1]); err != nil {
+		t.Errorf("RestoreRecoveryCode(replaced code) = %v, want nil", err)
+	}
+	if n, err := st.RecoveryCodesLeft(ctx, u.ID); err != nil || n != 1 {
+		t.Errorf("RecoveryCodesLeft(%d) after restoring a replaced code = %d, %v, want 1 (the new one)", u.ID, n, err)
+	}
 }
 
 func testMFADeleteUser(t *testing.T, st MFAStore) {

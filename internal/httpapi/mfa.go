@@ -68,7 +68,8 @@ func (s *server) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, p *au
 	return nil
 }
 
-// handleDisableTOTP: DELETE /v1/auth/mfa/totp → "ok". Step-up.
+// handleDisableTOTP: DELETE /v1/auth/mfa/totp → "ok": TOTP off
+// (step-up), or an enrolment not yet confirmed cancelled (no step-up).
 func (s *server) handleDisableTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	if err := s.mfa.DisableTOTP(r.Context(), p, s.client(r)); err != nil {
 		return err

@@ -201,3 +201,26 @@ func TestMFA_StepUp(t *testing.T) {
 	wantBody(t, ts.do(t, s.viaCookie("DELETE", "/v1/auth/mfa/totp")), http.StatusOK, `"ok"`)
 	wantSeedGrant(t, ts.do(t, request{method: "POST", path: "/v1/auth/sign_in", body: credentials("ada@example.com", "mfa-secret-1")}), http.StatusOK)
 }
+
+// TestMFA_CancelEnrolment: DELETE of TOTP while an enrolment waits for its
+// first code cancels it, with no step-up; with neither TOTP nor an
+// enrolment it is 404.
+func TestMFA_CancelEnrolment(t *testing.T) {
+	t.Parallel()
+	ts := newServer(t, serverOptions{})
+	s := ts.register(t, "ada@example.com", "mfa-secret-1")
+	if resp := ts.do(t, s.viaCookie("POST", "/v1/auth/mfa/totp")); resp.status != http.StatusCreated {
+		t.Fatalf("%s: got %d, want 201; body %s", resp.call, resp.status, resp.body)
+	}
+	ts.clock.Advance(11 * time.Minute) // past the step-up age of the registration
+	wantBody(t, ts.do(t, s.viaCookie("DELETE", "/v1/auth/mfa/totp")), http.StatusOK, `"ok"`)
+	status := decode[map[string]any](t, ts.do(t, s.viaHeader("GET", "/v1/auth/mfa")))
+	if d := cmp.Diff(map[string]any{"factors": []any{}, "totp_pending": false, "recovery_codes_left": 0.0}, status); d != "" {
+		t.Errorf("GET /v1/auth/mfa after cancelling the enrolment (-want +got):\n%s", d)
+	}
+
+	byPassword := s.viaCookie("POST", "/v1/auth/reauthenticate")
+	byPassword.body = jsonObject("method", "password", "password", "mfa-secret-1")
+	wantBody(t, ts.do(t, byPassword), http.StatusOK, `"ok"`)
+	wantError(t, ts.do(t, s.viaCookie("DELETE", "/v1/auth/mfa/totp")), http.StatusNotFound, "not_found")
+}

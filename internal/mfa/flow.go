@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 )
@@ -14,26 +15,68 @@ type Proof struct {
 	Code   string
 }
 
-// check verifies proof for p's user under the budgets of a second factor.
-// A recovery code is used up by its check; its use is audited and the
-// owner told.
-func (s *Service) check(ctx context.Context, p *auth.Principal, proof Proof, c auth.Client) error {
+// prove checks proof for p's user under the budgets of a second factor,
+// then records what it proved (record: the finish of a sign-in, or a
+// step-up). A recovery code is used up by its check, before record can
+// tell whether the session still takes it: a double submit with two
+// codes, whose loser finds the sign-in finished, or a sign-in finished on
+// another node while this one's cache still says pending. So a code is
+// given back when nothing was recorded for it, and only a code that
+// bought something is audited and told to its owner; of two finishes
+// racing with two codes, one wins and only its code stays spent.
+//
+// "Nothing was recorded" is known for sure only before record runs, or
+// when the session refused it (auth.ErrNotAuthorized: nothing written).
+// After any other failure the write may have happened, and a code that
+// may have bought a session stays spent: a lost code over a reusable one.
+// Spending the code in the transaction of the finish would leave no such
+// case, but the two live in different packages' stores.
+func (s *Service) prove(ctx context.Context, p *auth.Principal, proof Proof, c auth.Client, record func(context.Context) error) error {
+	var spent []byte // the hash of the recovery code the check used up
 	var verify func(context.Context) error
 	switch proof.Method {
 	case auth.MethodTOTP:
 		verify = func(ctx context.Context) error { return s.checkTOTP(ctx, p.UserID, proof.Code, false) }
 	case auth.MethodRecoveryCode:
-		verify = func(ctx context.Context) error { return s.useRecoveryCode(ctx, p.UserID, proof.Code) }
+		verify = func(ctx context.Context) (err error) {
+			spent, err = s.useRecoveryCode(ctx, p.UserID, proof.Code)
+			return err
+		}
 	default:
 		return ErrMethod
 	}
-	if err := s.auth.VerifyFactor(ctx, p, proof.Method, c, verify); err != nil {
+	err := s.auth.VerifyFactor(ctx, p, proof.Method, c, verify)
+	if err == nil && ctx.Err() != nil {
+		err = auth.Unavailable(ctx.Err()) // the client left: nobody to receive what record would make
+	}
+	if err != nil {
+		return s.giveBack(ctx, p.UserID, spent, err)
+	}
+	if err := record(ctx); err != nil {
+		if errors.Is(err, auth.ErrNotAuthorized) {
+			return s.giveBack(ctx, p.UserID, spent, err)
+		}
 		return err
 	}
-	if proof.Method == auth.MethodRecoveryCode {
+	if spent != nil {
 		s.auth.FactorChanged(ctx, p.UserID, auth.EventRecoveryCodeUsed, auth.MethodRecoveryCode, c)
 	}
 	return nil
+}
+
+// giveBack makes the recovery code hash of userID, if any, usable again
+// after err, which recorded nothing, and returns err. It runs even if the
+// request was cancelled: the code is the user's. If it fails the code is
+// lost; that is an internal error, for the logs.
+func (s *Service) giveBack(ctx context.Context, userID int64, hash []byte, err error) error {
+	if hash == nil {
+		return err
+	}
+	restore := func(ctx context.Context) error { return s.store.RestoreRecoveryCode(ctx, userID, hash) }
+	if rerr := auth.Commit(context.WithoutCancel(ctx), restore); rerr != nil {
+		return auth.Unavailable(fmt.Errorf("mfa: recovery code of user %d not given back after %v: %w", userID, err, rerr))
+	}
+	return err
 }
 
 // Verify finishes p's pending sign-in with a TOTP code or a recovery code:
@@ -42,10 +85,15 @@ func (s *Service) Verify(ctx context.Context, p *auth.Principal, proof Proof, c 
 	if !p.Pending {
 		return nil, auth.ErrNotPending
 	}
-	if err := s.check(ctx, p, proof, c); err != nil {
+	var g *auth.Grant
+	err := s.prove(ctx, p, proof, c, func(ctx context.Context) (err error) {
+		g, err = s.auth.FinishSecondFactor(ctx, p, proof.Method, c)
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
-	return s.auth.FinishSecondFactor(ctx, p, proof.Method, c)
+	return g, nil
 }
 
 // Reauthenticate is the step-up of a signed-in session: a TOTP code or a
@@ -56,10 +104,10 @@ func (s *Service) Reauthenticate(ctx context.Context, p *auth.Principal, proof P
 	if proof.Method == auth.MethodPassword {
 		return s.auth.ReauthenticateWithPassword(ctx, p, password, c)
 	}
-	if err := s.check(ctx, p, proof, c); err != nil {
-		return err
+	if p.Pending {
+		return auth.ErrMFARequired // what Reauthenticated answers, before a code is checked for it
 	}
-	return s.auth.Reauthenticated(ctx, p, proof.Method)
+	return s.prove(ctx, p, proof, c, func(ctx context.Context) error { return s.auth.Reauthenticated(ctx, p, proof.Method) })
 }
 
 // Status is what second factors a user has.

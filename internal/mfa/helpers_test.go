@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/mfa"
@@ -30,6 +32,8 @@ type env struct {
 	clock  *authtest.Clock
 	mu     sync.Mutex
 	events []auth.Event
+	// mailsSeen is the last outbox id newMails has returned.
+	mailsSeen int64
 }
 
 func newEnv(t *testing.T) *env {
@@ -121,6 +125,49 @@ func (e *env) count(typ auth.EventType) int {
 		if ev.Type == typ {
 			n++
 		}
+	}
+	return n
+}
+
+// notice is a queued mail as the owner's notices are checked: which
+// mail, to whom.
+type notice struct {
+	Kind auth.MailKind
+	To   string
+}
+
+// newMails returns the mails queued since its last call, oldest first.
+func (e *env) newMails(t *testing.T) []notice {
+	t.Helper()
+	mails, err := e.auth.Mails(t.Context(), 0, 100) // newest first
+	if err != nil {
+		t.Fatalf("Mails = %v", err)
+	}
+	var got []notice
+	for i := len(mails) - 1; i >= 0; i-- {
+		if m := mails[i]; m.ID > e.mailsSeen {
+			got = append(got, notice{Kind: m.Kind, To: m.To})
+			e.mailsSeen = m.ID
+		}
+	}
+	return got
+}
+
+// wantMails checks that the mails queued since newMails last ran are
+// want; after names what queued them.
+func (e *env) wantMails(t *testing.T, after string, want ...notice) {
+	t.Helper()
+	if d := cmp.Diff(want, e.newMails(t)); d != "" {
+		t.Errorf("mails queued by %s (-want +got):\n%s", after, d)
+	}
+}
+
+// codesLeft is the number of userID's unused recovery codes.
+func (e *env) codesLeft(t *testing.T, userID int64) int {
+	t.Helper()
+	n, err := e.store.RecoveryCodesLeft(t.Context(), userID)
+	if err != nil {
+		t.Fatalf("RecoveryCodesLeft(%d) = %v", userID, err)
 	}
 	return n
 }

@@ -81,7 +81,7 @@ var (
 	// first.
 	ErrTOTPEnabled = &auth.Error{Code: auth.CodeValidationFailed, Message: "TOTP is already enabled",
 		Details: map[string][]string{"totp": {"is already enabled"}}}
-	// ErrNoTOTP: nothing to confirm or disable.
+	// ErrNoTOTP: no TOTP to disable, nor an enrolment to cancel.
 	ErrNoTOTP = &auth.Error{Code: auth.CodeNotFound, Message: "TOTP is not enabled"}
 	// ErrNeedFactor refuses recovery codes to a user with no other second
 	// factor: they recover access to a factor, and alone would be one.

@@ -121,42 +121,6 @@ func TestVerifyBudget(t *testing.T) {
 	}
 }
 
-func TestRecoveryCodes(t *testing.T) {
-	e := newEnv(t)
-	_, codes := e.enrolled(t, e.user(t, "ada@example.com"))
-	if len(codes) != 10 {
-		t.Fatalf("ConfirmTOTP returned %d recovery codes, want 10", len(codes))
-	}
-	_, p := e.pending(t, "ada@example.com")
-	typed := strings.ToUpper(strings.ReplaceAll(codes[3], "-", " "))
-	g, err := e.mfa.Verify(t.Context(), p, mfa.Proof{Method: auth.MethodRecoveryCode, Code: typed}, client)
-	if err != nil {
-		t.Fatalf("Verify(recovery code %q) = %v", typed, err)
-	}
-	if got := e.principal(t, g).Methods; !slices.Equal(got, []auth.Method{auth.MethodPassword, auth.MethodRecoveryCode}) {
-		t.Errorf("Methods after a recovery code = %q", got)
-	}
-	if e.count(auth.EventRecoveryCodeUsed) != 1 {
-		t.Errorf("recovery_code_used events = %d, want 1", e.count(auth.EventRecoveryCodeUsed))
-	}
-	_, again := e.pending(t, "ada@example.com")
-	if _, err := e.mfa.Verify(t.Context(), again, mfa.Proof{Method: auth.MethodRecoveryCode, Code: codes[3]}, client); !errors.Is(err, auth.ErrFactorInvalid) {
-		t.Errorf("Verify(used recovery code) = %v, want ErrFactorInvalid", err)
-	}
-
-	// Regenerating voids every old code.
-	fresh, err := e.mfa.RegenerateRecoveryCodes(t.Context(), e.principal(t, g), client)
-	if err != nil {
-		t.Fatalf("RegenerateRecoveryCodes = %v", err)
-	}
-	if _, err := e.mfa.Verify(t.Context(), again, mfa.Proof{Method: auth.MethodRecoveryCode, Code: codes[4]}, client); !errors.Is(err, auth.ErrFactorInvalid) {
-		t.Errorf("Verify(code from before regenerating) = %v, want ErrFactorInvalid", err)
-	}
-	if _, err := e.mfa.Verify(t.Context(), again, mfa.Proof{Method: auth.MethodRecoveryCode, Code: fresh[0]}, client); err != nil {
-		t.Errorf("Verify(new code) = %v", err)
-	}
-}
-
 // TestStepUp: disabling TOTP needs a recent proof with a second factor;
 // a password does not do for a user who has one.
 func TestStepUp(t *testing.T) {
@@ -212,4 +176,123 @@ func TestSecretSealed(t *testing.T) {
 	if !strings.HasPrefix(en.URI, "otpauth://totp/Gatehouse:ada@example.com?") || len(en.QRCode) < 8 || string(en.QRCode[1:4]) != "PNG" {
 		t.Errorf("enrolment: URI %q, QR code %d bytes; want an otpauth URI and a PNG", en.URI, len(en.QRCode))
 	}
+}
+
+// TestOwnerNotices: turning TOTP on, spending a recovery code and turning
+// TOTP off each queue the owner the notice of that change, to the owner's
+// address alone; the steps in between (enrolling, a TOTP code) queue
+// nothing.
+func TestOwnerNotices(t *testing.T) {
+	const owner = "ada@example.com"
+	e := newEnv(t)
+	e.user(t, "grace@example.com") // a bystander, who must get none of them
+	p := e.user(t, owner)
+	e.wantMails(t, "Register", notice{auth.KindConfirmEmail, "grace@example.com"}, notice{auth.KindConfirmEmail, owner})
+
+	en, err := e.mfa.EnrolTOTP(t.Context(), p)
+	if err != nil {
+		t.Fatalf("EnrolTOTP = %v", err)
+	}
+	e.wantMails(t, "EnrolTOTP")
+	codes, err := e.mfa.ConfirmTOTP(t.Context(), p, code(t, en.Secret, e.clock.Now()), client)
+	if err != nil {
+		t.Fatalf("ConfirmTOTP = %v", err)
+	}
+	e.wantMails(t, "ConfirmTOTP", notice{auth.KindFactorAdded, owner})
+	e.clock.Advance(30 * time.Second)
+
+	_, pending := e.pending(t, owner)
+	if _, err := e.mfa.Verify(t.Context(), pending, mfa.Proof{Method: auth.MethodRecoveryCode, Code: codes[0]}, client); err != nil {
+		t.Fatalf("Verify(recovery code) = %v", err)
+	}
+	e.wantMails(t, "Verify(recovery code)", notice{auth.KindRecoveryCodeUsed, owner})
+
+	_, pending = e.pending(t, owner)
+	g, err := e.mfa.Verify(t.Context(), pending, mfa.Proof{Method: auth.MethodTOTP, Code: code(t, en.Secret, e.clock.Now())}, client)
+	if err != nil {
+		t.Fatalf("Verify(totp) = %v", err)
+	}
+	e.wantMails(t, "Verify(totp)")
+
+	if err := e.mfa.DisableTOTP(t.Context(), e.principal(t, g), client); err != nil {
+		t.Fatalf("DisableTOTP = %v", err)
+	}
+	e.wantMails(t, "DisableTOTP", notice{auth.KindFactorRemoved, owner})
+}
+
+// TestRecoveryCodeRace: two finishes of one pending sign-in racing with
+// two recovery codes (a double submit): one wins, the other is refused,
+// and only the winner's code is spent, audited and mailed; the loser's
+// still works.
+// TestRecoveryCodeKeptWhenRefused: a recovery code presented for a
+// finish or a step-up that the session refuses is not spent, nor audited
+// or mailed as used.
+// TestDisableTOTP: DisableTOTP of an enrolment not yet confirmed cancels
+// it, with no step-up and nothing to audit or mail; of a confirmed secret
+// it needs the step-up.
+func TestDisableTOTP(t *testing.T) {
+	const owner = "ada@example.com"
+	tests := []struct {
+		name string
+		// setUp gives owner's signed-in p its TOTP state.
+		setUp func(t *testing.T, e *env, p *auth.Principal)
+		want  error
+	}{
+		{
+			name: "Unconfirmed",
+			setUp: func(t *testing.T, e *env, p *auth.Principal) {
+				if _, err := e.mfa.EnrolTOTP(t.Context(), p); err != nil {
+					t.Fatalf("EnrolTOTP = %v", err)
+				}
+			},
+		},
+		{
+			name:  "Confirmed",
+			setUp: func(t *testing.T, e *env, p *auth.Principal) { e.enrolled(t, p) },
+			want:  auth.ErrReauthenticationRequired,
+		},
+		{
+			name:  "None",
+			setUp: func(*testing.T, *env, *auth.Principal) {},
+			want:  auth.ErrReauthenticationRequired, // the step-up comes first, as for a confirmed secret
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			p := e.user(t, owner)
+			tt.setUp(t, e, p)
+			e.newMails(t)
+			e.clock.Advance(11 * time.Minute) // past the step-up age of the sign-in
+			if err := e.mfa.DisableTOTP(t.Context(), p, client); !errors.Is(err, tt.want) {
+				t.Fatalf("DisableTOTP 11 min after sign-in = %v, want %v", err, tt.want)
+			}
+			if st, err := e.mfa.Status(t.Context(), p); err != nil || st.TOTPPending {
+				t.Errorf("Status after DisableTOTP = %+v, %v; want no TOTP pending", st, err)
+			}
+			if got := e.count(auth.EventFactorRemoved); got != 0 {
+				t.Errorf("factor_removed events = %d, want 0", got)
+			}
+			e.wantMails(t, "DisableTOTP")
+		})
+	}
+}
+
+// TestCancelTOTPEnrolment: with an enrolment cancelled, TOTP is as if
+// never enrolled: nothing to cancel again, and a new enrolment confirms.
+func TestCancelTOTPEnrolment(t *testing.T) {
+	e := newEnv(t)
+	p := e.user(t, "ada@example.com")
+	if _, err := e.mfa.EnrolTOTP(t.Context(), p); err != nil {
+		t.Fatalf("EnrolTOTP = %v", err)
+	}
+	if err := e.mfa.DisableTOTP(t.Context(), p, client); err != nil {
+		t.Fatalf("DisableTOTP(unconfirmed) = %v", err)
+	}
+	if err := e.mfa.DisableTOTP(t.Context(), p, client); !errors.Is(err, mfa.ErrNoTOTP) {
+		t.Errorf("DisableTOTP after cancelling = %v, want ErrNoTOTP", err)
+	}
+	e.enrolled(t, p)
+	e.pending(t, "ada@example.com") // fails unless the new secret is a factor
 }

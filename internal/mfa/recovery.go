@@ -64,20 +64,22 @@ func (s *Service) newRecoveryCodes(ctx context.Context, userID int64) ([]string,
 	return codes, nil
 }
 
-// useRecoveryCode consumes code of userID: atomically, so of two requests
-// with one code exactly one succeeds.
-func (s *Service) useRecoveryCode(ctx context.Context, userID int64, code string) error {
+// useRecoveryCode consumes code of userID, atomically, so of two
+// requests with one code exactly one succeeds, and returns its hash (for
+// giving it back).
+func (s *Service) useRecoveryCode(ctx context.Context, userID int64, code string) ([]byte, error) {
 	raw := normalizeCode(code)
 	if len(raw) != codeChars {
-		return auth.ErrFactorInvalid
+		return nil, auth.ErrFactorInvalid
 	}
-	err := s.store.UseRecoveryCode(ctx, userID, s.codeHash(userID, raw), s.now())
+	hash := s.codeHash(userID, raw)
+	err := s.store.UseRecoveryCode(ctx, userID, hash, s.now())
 	if errors.Is(err, auth.ErrNotFound) {
-		return auth.ErrFactorInvalid
+		return nil, auth.ErrFactorInvalid
 	} else if err != nil {
-		return auth.Unavailable(err)
+		return nil, auth.Unavailable(err)
 	}
-	return nil
+	return hash, nil
 }
 
 // normalizeCode forgives what people do when typing a code: case,

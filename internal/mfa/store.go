@@ -26,12 +26,19 @@ type Store interface {
 	// DeleteTOTP removes userID's secret; nothing to remove is not an
 	// error.
 	DeleteTOTP(ctx context.Context, userID int64) error
+	// DeleteUnconfirmedTOTP removes userID's secret only if it is not
+	// confirmed; auth.ErrNotFound if there is no unconfirmed one.
+	DeleteUnconfirmedTOTP(ctx context.Context, userID int64) error
 
 	// ReplaceRecoveryCodes makes hashes userID's only recovery codes.
 	ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, at time.Time) error
 	// UseRecoveryCode marks the unused code hash of userID used at at;
 	// auth.ErrNotFound if there is no such unused code.
 	UseRecoveryCode(ctx context.Context, userID int64, hash []byte, at time.Time) error
+	// RestoreRecoveryCode marks the used code hash of userID unused again:
+	// what it was spent on was refused. A code no longer there (replaced
+	// meanwhile) is not an error.
+	RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error
 	// RecoveryCodesLeft counts userID's unused codes.
 	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
 	// DeleteRecoveryCodes removes all of userID's codes; none is not an

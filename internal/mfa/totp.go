@@ -92,10 +92,24 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *auth.Principal, code strin
 	return codes, nil
 }
 
-// DisableTOTP removes p's user's TOTP secret; a dangerous change, so it
-// needs a recent proof, with a second factor (auth.RequireRecentAuth).
-// Recovery codes go with the last factor they could recover.
+// DisableTOTP removes p's user's TOTP secret. A confirmed one is a
+// factor: removing it is a dangerous change, so it needs a recent proof,
+// with a second factor (auth.RequireRecentAuth), and recovery codes go
+// with the last factor they could recover. One not yet confirmed is only
+// an enrolment: cancelling it needs no step-up, and changes no factor to
+// audit or tell the owner about.
 func (s *Service) DisableTOTP(ctx context.Context, p *auth.Principal, c auth.Client) error {
+	if p.Pending {
+		return auth.ErrMFARequired
+	}
+	// Only if still unconfirmed: should a confirmation win the race, what
+	// it leaves is a factor, for the step-up below.
+	err := s.store.DeleteUnconfirmedTOTP(ctx, p.UserID)
+	if err == nil {
+		return nil
+	} else if !errors.Is(err, auth.ErrNotFound) {
+		return auth.Unavailable(err)
+	}
 	if err := s.auth.RequireRecentAuth(ctx, p); err != nil {
 		return err
 	}

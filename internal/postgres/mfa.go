@@ -71,6 +71,19 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID int64) error {
 	return nil
 }
 
+// DeleteUnconfirmedTOTP removes userID's secret if it is unconfirmed, in
+// one statement: a confirmation that wins the race keeps its secret.
+func (s *Store) DeleteUnconfirmedTOTP(ctx context.Context, userID int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM totp_secrets WHERE user_id = $1 AND confirmed_at IS NULL`, userID)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = auth.ErrNotFound
+	}
+	if err != nil {
+		return writeError(fmt.Sprintf("delete unconfirmed totp of user %d", userID), err)
+	}
+	return nil
+}
+
 // ReplaceRecoveryCodes swaps userID's codes for hashes in one transaction.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, at time.Time) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -99,6 +112,17 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, 
 	}
 	if err != nil {
 		return writeError(fmt.Sprintf("use recovery code of user %d", userID), err)
+	}
+	return nil
+}
+
+// RestoreRecoveryCode marks a used code unused again, if it is still
+// there.
+func (s *Store) RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error {
+	_, err := s.pool.Exec(ctx, `UPDATE recovery_codes SET used_at = NULL
+		WHERE user_id = $1 AND hash = $2 AND used_at IS NOT NULL`, userID, hash)
+	if err != nil {
+		return writeError(fmt.Sprintf("restore recovery code of user %d", userID), err)
 	}
 	return nil
 }

@@ -72,6 +72,17 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID int64) error {
 	return nil
 }
 
+// DeleteUnconfirmedTOTP removes userID's secret if it is unconfirmed, in
+// one statement: a confirmation that wins the race keeps its secret.
+func (s *Store) DeleteUnconfirmedTOTP(ctx context.Context, userID int64) error {
+	err := rowsAffected(s.writer.ExecContext(ctx, `DELETE FROM totp_secrets
+		WHERE user_id = ? AND confirmed_at IS NULL`, userID))
+	if err != nil {
+		return fmt.Errorf("sqlite: delete unconfirmed totp of user %d: %w", userID, err)
+	}
+	return nil
+}
+
 // ReplaceRecoveryCodes swaps userID's codes for hashes in one transaction.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, at time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -100,6 +111,17 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, 
 		WHERE user_id = ? AND hash = ? AND used_at IS NULL`, micros(at), userID, hash))
 	if err != nil {
 		return fmt.Errorf("sqlite: use recovery code of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// RestoreRecoveryCode marks a used code unused again, if it is still
+// there.
+func (s *Store) RestoreRecoveryCode(ctx context.Context, userID int64, hash []byte) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE recovery_codes SET used_at = NULL
+		WHERE user_id = ? AND hash = ? AND used_at IS NOT NULL`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("sqlite: restore recovery code of user %d: %w", userID, err)
 	}
 	return nil
 }

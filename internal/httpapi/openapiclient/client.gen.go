@@ -1169,7 +1169,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/mfa/recovery_codes (the `RegenerateRecoveryCodes` operationId).
 	RegenerateRecoveryCodes(ctx context.Context, params *RegenerateRecoveryCodesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DisableTOTP Disable TOTP; recovery codes go too when no other second factor is left. Needs a recent authentication with a second factor.
+	// DisableTOTP Disable TOTP, which needs a recent authentication with a second factor; recovery codes go too when no other second factor is left. An enrolment not yet confirmed is cancelled instead, with no step-up.
 	//
 	// Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
 	DisableTOTP(ctx context.Context, params *DisableTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1644,7 +1644,7 @@ func (c *Client) RegenerateRecoveryCodes(ctx context.Context, params *Regenerate
 	return c.Client.Do(req)
 }
 
-// DisableTOTP Disable TOTP; recovery codes go too when no other second factor is left. Needs a recent authentication with a second factor.
+// DisableTOTP Disable TOTP, which needs a recent authentication with a second factor; recovery codes go too when no other second factor is left. An enrolment not yet confirmed is cancelled instead, with no step-up.
 //
 // Corresponds with DELETE /v1/auth/mfa/totp (the `DisableTOTP` operationId).
 func (c *Client) DisableTOTP(ctx context.Context, params *DisableTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4248,7 +4248,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/mfa/recovery_codes (the `RegenerateRecoveryCodes` operationId).
 	RegenerateRecoveryCodesWithResponse(ctx context.Context, params *RegenerateRecoveryCodesParams, reqEditors ...RequestEditorFn) (*RegenerateRecoveryCodesResponse, error)
 
-	// DisableTOTPWithResponse Disable TOTP; recovery codes go too when no other second factor is left. Needs a recent authentication with a second factor.
+	// DisableTOTPWithResponse Disable TOTP, which needs a recent authentication with a second factor; recovery codes go too when no other second factor is left. An enrolment not yet confirmed is cancelled instead, with no step-up.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8100,7 +8100,7 @@ func (c *ClientWithResponses) RegenerateRecoveryCodesWithResponse(ctx context.Co
 	return ParseRegenerateRecoveryCodesResponse(rsp)
 }
 
-// DisableTOTPWithResponse Disable TOTP; recovery codes go too when no other second factor is left. Needs a recent authentication with a second factor.
+// DisableTOTPWithResponse Disable TOTP, which needs a recent authentication with a second factor; recovery codes go too when no other second factor is left. An enrolment not yet confirmed is cancelled instead, with no step-up.
 //
 // Returns a wrapper object for the known response body format(s).
 //
