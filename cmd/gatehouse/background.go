@@ -1,6 +1,9 @@
 package main
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // background runs fn in a goroutine and returns a function that cancels
 // fn's context and waits for fn to return: a node's background work
@@ -14,4 +17,22 @@ func background(fn func(ctx context.Context)) (stop func()) {
 		fn(ctx)
 	}()
 	return func() { cancel(); <-done }
+}
+
+// every runs fn every interval in the background until stopped (see
+// background); the caller runs it once first if the node needs its
+// result before it serves.
+func every(interval time.Duration, fn func(ctx context.Context)) (stop func()) {
+	return background(func(ctx context.Context) {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				fn(ctx)
+			}
+		}
+	})
 }

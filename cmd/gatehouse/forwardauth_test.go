@@ -50,7 +50,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	// from 127.0.0.2, so the address gatehouse records proves that it read
 	// X-Forwarded-For from a trusted proxy.
 	t.Setenv("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1/32")
-	child, gatehouseURL := startChild(t, "sqlite:"+filepath.Join(t.TempDir(), "g.db"))
+	child, gatehouseURL, _ := startChild(t, "sqlite:"+filepath.Join(t.TempDir(), "g.db"))
 	app := newForwardAuthApp(t)
 	ngx := startNginx(t, bin, strings.TrimPrefix(gatehouseURL, "http://"), app.srv.Listener.Addr().String())
 	c := ngx.client(t, "127.0.0.2")

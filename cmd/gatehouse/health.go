@@ -28,18 +28,7 @@ func startClockSync(svc *auth.Service, log *slog.Logger) (stop func()) {
 		}
 	}
 	sync(context.Background())
-	return background(func(ctx context.Context) {
-		tick := time.NewTicker(clockSyncInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				sync(ctx)
-			}
-		}
-	})
+	return every(clockSyncInterval, sync)
 }
 
 // readiness is what /readyz checks: the store answers and is migrated, the

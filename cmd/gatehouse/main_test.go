@@ -154,19 +154,22 @@ func TestFlagsWinOverEnvironment(t *testing.T) {
 	}
 }
 
-// startChild runs the real binary (this test binary in main mode) on db.
-func startChild(t *testing.T, db string) (*exec.Cmd, string) {
+// startChild runs the real binary (this test binary in main mode) on db,
+// with extra flags, and returns it, its URL and what it printed. Without
+// an operator's GOMEMLIMIT, so it sets its own as a node does.
+func startChild(t *testing.T, db string, extra ...string) (*exec.Cmd, string, *lockedBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--db", db, "--cookie-secure=false", "--rate-limit=false")
-	cmd.Env = append(os.Environ(), childEnv+"=1")
-	var out lockedBuffer
-	cmd.Stdout = &out
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--cookie-secure=false", "--rate-limit=false"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1", "GOMEMLIMIT=")
+	out := new(lockedBuffer)
+	cmd.Stdout = out
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, waitForURL(t, &out)
+	return cmd, waitForURL(t, out), out
 }
 
 // TestKillDashNineLosesNothing: what a success response acknowledged
@@ -176,7 +179,7 @@ func TestKillDashNineLosesNothing(t *testing.T) {
 		t.Skip("starts real server processes")
 	}
 	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
-	cmd, base := startChild(t, db)
+	cmd, base, _ := startChild(t, db)
 
 	tokens := make([]string, 3)
 	for i := range tokens {
@@ -193,7 +196,7 @@ func TestKillDashNineLosesNothing(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 
-	_, base = startChild(t, db)
+	_, base, _ = startChild(t, db)
 	if st, _ := call(t, "GET", base+"/v1/auth/me", tokens[0], ""); st != http.StatusUnauthorized {
 		t.Errorf("signed-out token after kill -9: got %d, want 401", st)
 	}

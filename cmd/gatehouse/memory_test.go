@@ -3,8 +3,6 @@ package main
 import (
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,18 +19,7 @@ func TestMemoryLimitFollowsTheCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real server process")
 	}
-	db := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
-		"--db", db, "--hash-slots", "1", "--rate-limit=false")
-	cmd.Env = append(os.Environ(), childEnv+"=1", "GOMEMLIMIT=")
-	var out lockedBuffer
-	cmd.Stdout = &out
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	base := waitForURL(t, &out)
+	_, base, out := startChild(t, "sqlite:"+filepath.Join(t.TempDir(), "g.db"), "--metrics-addr", "127.0.0.1:0", "--hash-slots", "1")
 	m := regexp.MustCompile(`metrics on (http://\S+)`).FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("serve did not print the metrics address; output:\n%s", out.String())

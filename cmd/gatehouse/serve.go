@@ -332,20 +332,9 @@ func limitMemory(cfg *Config, svc *auth.Service, getenv func(string) string) (st
 		return func() {}
 	}
 	slots := cfg.hashSlots()
-	follow := func() { debug.SetMemoryLimit(memoryLimit(slots, svc.CachedSessions())) }
-	follow()
-	return background(func(ctx context.Context) {
-		tick := time.NewTicker(memoryLimitInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				follow()
-			}
-		}
-	})
+	follow := func(context.Context) { debug.SetMemoryLimit(memoryLimit(slots, svc.CachedSessions())) }
+	follow(context.Background())
+	return every(memoryLimitInterval, follow)
 }
 
 // memoryLimitInterval is how often the limit follows the cache: a cache
