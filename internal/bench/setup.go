@@ -142,7 +142,7 @@ func (r *runner) prepareInProcess(ctx context.Context) error {
 	}
 	r.report.Setup = append(r.report.Setup, fmt.Sprintf("%d sessions for verify, me, refresh and sign_out made in-process in %v (%.0f/s)",
 		n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds()))
-	r.hand(grants)
+	r.hand(grants, signOut)
 	return nil
 }
 
@@ -191,59 +191,62 @@ func (r *runner) mintSessions(ctx context.Context, svc *auth.Service, n, workers
 	return grants[:n], nil
 }
 
-// prepareOverHTTP readies a server the bench did not start: it registers
-// the sign-in pool and signs in for the sessions the scenarios need. Each
-// costs a password hash on the server, so sign-out sessions are made for
-// at most one cell's time per level; a sign_out cell ends when they run out.
+// prepareOverHTTP readies a server at --url through its API: it registers
+// the sign-in pool, and registers one fresh user for each session the other
+// scenarios need. Not sessions of the pool: the sign_in scenario signs the
+// pool in again and again, and a server that caps a user's sessions
+// (Gatehouse keeps 20) would end the oldest, which a scenario still uses.
+// Each costs a password hash on the server, so sign-out sessions are made
+// for at most one cell's time per level; a sign_out cell ends when they
+// run out.
 func (r *runner) prepareOverHTTP(ctx context.Context) error {
 	maxC := slices.Max(r.cfg.Levels)
 	r.fx.users = maxC
 	r.fx.email = func(i int) string { return fmt.Sprintf("user%d-%s@bench.example.com", i, r.runID) }
 	access, refresh, signOut := r.sessionsWanted()
 	start := time.Now()
-	pool := make([]grantBody, maxC)
 	err := parallel(ctx, r.prog, maxC, r.cfg.HashSlots, "registering users", func(ctx context.Context, i int) error {
-		return r.api.register(ctx, r.fx.email(i+1), &pool[i])
+		return r.api.register(ctx, r.fx.email(i+1), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("register the sign-in pool at %s (is it running with --rate-limit=false?): %w", r.api.base, err)
 	}
-	more := make([]grantBody, refresh)
-	if err := r.signInMany(ctx, "signing in", more); err != nil {
+	grants := make([]grantBody, access+refresh)
+	if err := r.registerMany(ctx, "registering users for sessions", grants); err != nil {
 		return err
 	}
-	grants := append(pool[:access], more...)
 	for _, c := range r.cfg.Levels {
 		if signOut[c] == 0 {
 			continue
 		}
-		made, err := r.signInFor(ctx, signOut[c], fmt.Sprintf("signing in for sign_out c=%d", c))
+		made, err := r.registerFor(ctx, signOut[c], fmt.Sprintf("registering users for sign_out c=%d", c))
 		if err != nil {
 			return err
 		}
+		signOut[c] = len(made) // each level keeps what was made for it
 		grants = append(grants, made...)
 	}
-	r.report.Setup = append(r.report.Setup, fmt.Sprintf("sign-in pool of %d users and %d sessions made over HTTP in %v",
+	r.report.Setup = append(r.report.Setup, fmt.Sprintf("sign-in pool of %d users, and %d sessions of users of their own, made over HTTP in %v",
 		maxC, len(grants), time.Since(start).Round(time.Millisecond)))
-	r.hand(grants)
+	r.hand(grants, signOut)
 	return nil
 }
 
-// signInMany signs the pool users in, in turn, once for each element of
-// out, decoding the tokens into it.
-func (r *runner) signInMany(ctx context.Context, what string, out []grantBody) error {
+// registerMany registers a fresh user for each element of out, decoding
+// its session's tokens into it.
+func (r *runner) registerMany(ctx context.Context, what string, out []grantBody) error {
 	return parallel(ctx, r.prog, len(out), r.cfg.HashSlots, what, func(ctx context.Context, i int) error {
-		return r.api.signIn(ctx, r.fx.email(i%r.fx.users+1), &out[i])
+		return r.api.register(ctx, fmt.Sprintf("s%s-%d@bench.example.com", r.runID, r.fx.regSeq.Add(1)), &out[i])
 	})
 }
 
-// signInFor signs in up to n times within one cell's time and returns the
-// sessions it made: running out of time is not an error, the cell that
-// uses them just ends sooner.
-func (r *runner) signInFor(ctx context.Context, n int, what string) ([]grantBody, error) {
+// registerFor registers up to n fresh users within one cell's time and
+// returns the sessions it made: running out of time is not an error, the
+// cell that uses them just ends sooner.
+func (r *runner) registerFor(ctx context.Context, n int, what string) ([]grantBody, error) {
 	out := make([]grantBody, n)
 	budget, cancel := context.WithTimeout(ctx, r.cfg.Warmup+r.cfg.Duration)
-	err := r.signInMany(budget, what, out)
+	err := r.registerMany(budget, what, out)
 	cancel()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -261,10 +264,11 @@ func (r *runner) signInFor(ctx context.Context, n int, what string) ([]grantBody
 }
 
 // hand distributes ready sessions to the scenarios that need them, in the
-// order sessionsWanted counts them; sign_out takes what is left, which
-// over HTTP may be less than it wanted.
-func (r *runner) hand(grants []grantBody) {
-	access, refresh, signOut := r.sessionsWanted()
+// order sessionsWanted counts them; the sign_out cell of each level takes
+// up to signOut of it (over HTTP, what was made for that level, which may
+// be less than it wanted).
+func (r *runner) hand(grants []grantBody, signOut map[int]int) {
+	access, refresh, _ := r.sessionsWanted()
 	take := func(n int) []grantBody {
 		n = min(n, len(grants))
 		g := grants[:n]

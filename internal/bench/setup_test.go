@@ -28,7 +28,7 @@ func TestHand(t *testing.T) {
 	for i := range 2 + 2 + 10 + 5 { // five short for sign_out at c=2
 		grants = append(grants, grantBody{Access: "a" + strconv.Itoa(i), Refresh: "r" + strconv.Itoa(i)})
 	}
-	r.hand(grants)
+	r.hand(grants, signOut)
 	if want := []string{"a0", "a1"}; !slices.Equal(r.fx.access, want) {
 		t.Errorf("access tokens %v, want %v", r.fx.access, want)
 	}
@@ -40,6 +40,14 @@ func TestHand(t *testing.T) {
 	}
 	if r.fx.next[1] == nil || r.fx.next[2] == nil {
 		t.Error("hand left a level without its sign-out counter")
+	}
+
+	// Over HTTP each level gets what was made for it, not the first
+	// level all of them.
+	r.fx = fixtures{}
+	r.hand(grants[:2+2+3+4], map[int]int{1: 3, 2: 4})
+	if n1, n2 := len(r.fx.signOut[1]), len(r.fx.signOut[2]); n1 != 3 || n2 != 4 || r.fx.signOut[2][0] != "a7" {
+		t.Errorf("sign-out tokens made per level: %d at c=1, %d at c=2 (first %q); want 3 and 4 (first a7)", n1, n2, r.fx.signOut[2][0])
 	}
 }
 
