@@ -34,6 +34,7 @@ Examples:
   gatehouse bench --flood 500 --scenarios verify
   gatehouse bench --url http://127.0.0.1:3000  # a server run with --rate-limit=false
   gatehouse bench --url http://127.0.0.1:9999 --api gotrue --scenarios sign_in,me,refresh,sign_out
+  gatehouse bench --url http://127.0.0.1:4433 --api kratos --scenarios sign_in,me,sign_out
 `
 
 // parseBenchConfig reads bench's flags. Unlike serve it reads no
@@ -98,7 +99,7 @@ func benchFlagSet(c *bench.Config, levels, scenarios *string, quick *bool, stder
 	fs := flag.NewFlagSet("gatehouse bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.URL, "url", "", "load a running server at this loopback URL instead of starting one (start it with --rate-limit=false)")
-	fs.StringVar(&c.API, "api", "gatehouse", "the API of the server at --url: gatehouse, or gotrue (Supabase Auth) for a side-by-side run")
+	fs.StringVar(&c.API, "api", "gatehouse", "the API of the server at --url: gatehouse, or gotrue (Supabase Auth) or kratos (Ory Kratos) for a side-by-side run")
 	fs.StringVar(&c.DB, "db", "", "database of the server the bench starts (default: SQLite in a temporary folder, removed afterwards)")
 	fs.StringVar(levels, "concurrency", "1,16,64", "comma-separated concurrency levels (clients, each with one request in flight)")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured time per scenario and concurrency")
@@ -160,8 +161,8 @@ func checkBenchAPI(c *bench.Config) error {
 		return usagef("--api %s needs --url: the bench starts only Gatehouse", c.API)
 	}
 	for sc := range c.Scenarios {
-		if !slices.Contains(bench.GoTrueScenarios, sc) {
-			return usagef("--api %s: scenario %s has no counterpart there; --scenarios from %s", c.API, sc, strings.Join(bench.GoTrueScenarios, ","))
+		if !slices.Contains(bench.PeerScenarios[c.API], sc) {
+			return usagef("--api %s: scenario %s has no counterpart there; --scenarios from %s", c.API, sc, strings.Join(bench.PeerScenarios[c.API], ","))
 		}
 	}
 	return nil

@@ -153,6 +153,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{name: "unknownAPI", args: []string{"--url", "http://127.0.0.1:3000", "--api", "keycloak"}, want: "--api"},
 		{name: "goTrueWithoutURL", args: []string{"--api", "gotrue", "--scenarios", "me"}, want: "needs --url"},
 		{name: "goTrueVerify", args: []string{"--url", "http://127.0.0.1:9999", "--api", "gotrue", "--scenarios", "me,verify"}, want: "scenario verify"},
+		{name: "kratosRefresh", args: []string{"--url", "http://127.0.0.1:4433", "--api", "kratos", "--scenarios", "me,refresh"}, want: "scenario refresh"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,41 +8,53 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
-// APIs are the APIs the bench can load (--api): Gatehouse's own, and
-// Supabase Auth's (GoTrue), for a side-by-side run against a peer on the
-// same machine and database (docs/benchmarks.md has the recipe).
-var APIs = []string{"gatehouse", "gotrue"}
+// APIs are the APIs the bench can load (--api): Gatehouse's own, and two
+// peers' for a side-by-side run on the same machine and database
+// (docs/benchmarks.md has the recipes): Supabase Auth's (GoTrue) and Ory
+// Kratos' (its API flows, which give session tokens).
+var APIs = []string{"gatehouse", "gotrue", "kratos"}
 
-// GoTrueScenarios are the scenarios GoTrue's API has a counterpart for:
-// sign-in and refresh are POST /token, me is GET /user, sign_out is POST
-// /logout, register is POST /signup.
-var GoTrueScenarios = []string{"baseline", "argon2", "register", "sign_in", "me", "refresh", "sign_out"}
+// PeerScenarios are the scenarios each peer's API has a counterpart for.
+// GoTrue: sign-in and refresh are POST /token, me is GET /user, sign_out is
+// POST /logout, register is POST /signup. Kratos: register and sign-in are
+// its API flows (create the flow, then submit it: two requests), me is GET
+// /sessions/whoami, sign_out is DELETE /self-service/logout/api; a Kratos
+// session token is not refreshed, so there is no refresh.
+var PeerScenarios = map[string][]string{
+	"gotrue": {"baseline", "argon2", "register", "sign_in", "me", "refresh", "sign_out"},
+	"kratos": {"baseline", "argon2", "register", "sign_in", "me", "sign_out"},
+}
 
 // api makes the requests of the scenarios and of their setup, over the
-// header (token) transport, to the Gatehouse at base, or with gotrue set
-// to the Supabase Auth (GoTrue) server at base.
+// header (token) transport, to the server at base, whose API is kind (one
+// of APIs).
 type api struct {
 	client *http.Client
 	base   string // the server's base URL
-	gotrue bool
+	kind   string
 }
 
 // signIn signs email in with benchPassword, decoding the tokens into g if
 // it is not nil.
 func (a *api) signIn(ctx context.Context, email string, g *grantBody) error {
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
-	if a.gotrue {
+	switch a.kind {
+	case "gotrue":
 		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/token?grant_type=password", body: body, want: http.StatusOK}, into(g)...)
+	case "kratos":
+		body = fmt.Appendf(nil, `{"method":"password","identifier":%q,"password":%q}`, email, benchPassword)
+		return a.kratosFlow(ctx, "login", body, g)
 	}
 	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
 }
 
 // refresh exchanges refresh token tok for new tokens, decoded into g.
 func (a *api) refresh(ctx context.Context, tok string, g *grantBody) error {
-	if a.gotrue {
+	if a.kind == "gotrue" {
 		body := fmt.Appendf(nil, `{"refresh_token":%q}`, tok)
 		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/token?grant_type=refresh_token", body: body, want: http.StatusOK}, g)
 	}
@@ -51,16 +63,18 @@ func (a *api) refresh(ctx context.Context, tok string, g *grantBody) error {
 
 // me asks who access token tok belongs to.
 func (a *api) me(ctx context.Context, tok string) error {
-	if a.gotrue {
-		return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/user", bearer: tok, want: http.StatusOK})
-	}
-	return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/v1/auth/me", bearer: tok, want: http.StatusOK})
+	path := map[string]string{"gotrue": "/user", "kratos": "/sessions/whoami"}[a.kind]
+	return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + cmp.Or(path, "/v1/auth/me"), bearer: tok, want: http.StatusOK})
 }
 
 // signOut ends the session of access token tok.
 func (a *api) signOut(ctx context.Context, tok string) error {
-	if a.gotrue {
+	switch a.kind {
+	case "gotrue":
 		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/logout", bearer: tok, want: http.StatusNoContent})
+	case "kratos":
+		body := fmt.Appendf(nil, `{"session_token":%q}`, tok)
+		return a.send(ctx, apiCall{method: http.MethodDelete, url: a.base + "/self-service/logout/api", body: body, want: http.StatusNoContent})
 	}
 	return a.send(ctx, apiCall{method: http.MethodDelete, url: a.base + "/v1/auth/sign_out", bearer: tok, want: http.StatusOK})
 }
@@ -74,13 +88,31 @@ func (a *api) forgot(ctx context.Context, email string) error {
 // register registers email with benchPassword, decoding the tokens into g
 // if it is not nil.
 func (a *api) register(ctx context.Context, email string, g *grantBody) error {
-	if a.gotrue {
+	switch a.kind {
+	case "gotrue":
 		// With GOTRUE_MAILER_AUTOCONFIRM=true the answer holds a session.
 		body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
 		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/signup", body: body, want: http.StatusOK}, into(g)...)
+	case "kratos":
+		// With the session hook after registration the answer holds a session.
+		body := fmt.Appendf(nil, `{"method":"password","password":%q,"traits":{"email":%q}}`, benchPassword, email)
+		return a.kratosFlow(ctx, "registration", body, g)
 	}
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q,"password_confirmation":%q}`, email, benchPassword, benchPassword)
 	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth", body: body, tokens: true, want: http.StatusCreated}, into(g)...)
+}
+
+// kratosFlow runs one of Kratos' API flows ("login", "registration"):
+// create the flow, then submit body to it.
+func (a *api) kratosFlow(ctx context.Context, flow string, body []byte, g *grantBody) error {
+	var f struct {
+		ID string `json:"id"`
+	}
+	if err := a.send(ctx, apiCall{method: http.MethodGet, url: a.base + "/self-service/" + flow + "/api", want: http.StatusOK}, &f); err != nil {
+		return err
+	}
+	u := a.base + "/self-service/" + flow + "?flow=" + url.QueryEscape(f.ID)
+	return a.send(ctx, apiCall{method: http.MethodPost, url: u, body: body, want: http.StatusOK}, into(g)...)
 }
 
 // into is send's optional decoding target: none for a nil g, whose body a
@@ -108,19 +140,21 @@ type grantBody struct {
 	Refresh string `json:"refresh"`
 }
 
-// UnmarshalJSON reads Gatehouse's body and GoTrue's, which names the
-// tokens access_token and refresh_token.
+// UnmarshalJSON reads Gatehouse's body, GoTrue's, which names the tokens
+// access_token and refresh_token, and Kratos', whose session_token is
+// what the bench presents as an access token.
 func (g *grantBody) UnmarshalJSON(b []byte) error {
 	var v struct {
 		Access       string `json:"access"`
 		Refresh      string `json:"refresh"`
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
+		SessionToken string `json:"session_token"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	g.Access, g.Refresh = cmp.Or(v.Access, v.AccessToken), cmp.Or(v.Refresh, v.RefreshToken)
+	g.Access, g.Refresh = cmp.Or(v.Access, v.AccessToken, v.SessionToken), cmp.Or(v.Refresh, v.RefreshToken)
 	return nil
 }
 

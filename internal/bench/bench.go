@@ -45,7 +45,7 @@ const (
 // has checked it.
 type Config struct {
 	URL       string // a running loopback server to load; "" starts one
-	API       string // the API of the server at URL: "gatehouse" or "gotrue" (see APIs)
+	API       string // the API of the server at URL: one of APIs
 	DB        string // database of the server the bench starts; "" is SQLite in a temporary folder
 	Levels    []int
 	Duration  time.Duration
@@ -92,7 +92,7 @@ func Run(ctx context.Context, cfg *Config, bin Binary, stdout, stderr io.Writer)
 		tmp:    tmp,
 		runID:  runID,
 		hasher: password.NewHasher(password.DefaultParams()),
-		api:    &api{client: client, gotrue: cfg.API == "gotrue"},
+		api:    &api{client: client, kind: cfg.API},
 		srv:    &servers{bin: bin, tmp: tmp, prog: prog, client: client},
 		cells:  map[cellKey]loadgen.Result{},
 	}
