@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -143,7 +144,10 @@ func (s *Service) FactorRemoved(ctx context.Context, userID int64, m Method, c C
 	if err != nil {
 		return err
 	}
-	if len(kinds) == 1 && kinds[0] == MethodRecoveryCode {
+	if !slices.ContainsFunc(kinds, func(k Method) bool { return k != MethodRecoveryCode }) {
+		// Also with no kind left: used codes stay as rows, and one given
+		// back after this (mfa's give-back of a code a refused finish
+		// spent) must find none to revive.
 		for _, f := range s.factors {
 			if f.Kind() != MethodRecoveryCode {
 				continue

@@ -18,6 +18,7 @@ type fakeFactor struct {
 	kind     auth.Method
 	mu       sync.Mutex
 	enrolled map[int64]bool
+	resets   int
 }
 
 func (f *fakeFactor) Kind() auth.Method { return f.kind }
@@ -32,6 +33,7 @@ func (f *fakeFactor) Reset(_ context.Context, id int64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.enrolled, id)
+	f.resets++
 	return nil
 }
 
@@ -283,6 +285,24 @@ func TestFactorRemovedDropsOrphanRecoveryCodes(t *testing.T) {
 				t.Errorf("recovery codes enrolled after the removal = %v, want %v", got, tc.wantCodes)
 			}
 		})
+	}
+}
+
+// TestFactorRemovedDropsUsedRecoveryCodes: with every code used, removing
+// the last factor leaves no kind enrolled at all, and the used codes must
+// still go: a code given back later (mfa gives back a code a refused
+// finish spent) would otherwise revive one with no factor behind it.
+func TestFactorRemovedDropsUsedRecoveryCodes(t *testing.T) {
+	e := newEnv(t)
+	codes := &fakeFactor{kind: auth.MethodRecoveryCode, enrolled: map[int64]bool{}}
+	e.svc.AddSecondFactor(&fakeFactor{kind: auth.MethodTOTP, enrolled: map[int64]bool{}})
+	e.svc.AddSecondFactor(codes)
+	id := e.register(t, "ada@example.com").UserID
+	if err := e.svc.FactorRemoved(t.Context(), id, auth.MethodTOTP, testClient); err != nil {
+		t.Fatalf("FactorRemoved: %v", err)
+	}
+	if codes.resets != 1 {
+		t.Errorf("recovery codes reset %d times after the last factor went with every code used, want 1", codes.resets)
 	}
 }
 

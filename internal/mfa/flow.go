@@ -25,12 +25,13 @@ type Proof struct {
 // bought something is audited and told to its owner; of two finishes
 // racing with two codes, one wins and only its code stays spent.
 //
-// "Nothing was recorded" is known for sure only before record runs, or
-// when the session refused it (auth.ErrNotAuthorized: nothing written).
-// After any other failure the write may have happened, and a code that
-// may have bought a session stays spent: a lost code over a reusable one.
-// Spending the code in the transaction of the finish would leave no such
-// case, but the two live in different packages' stores.
+// A failed record wrote nothing, unless the store cannot tell
+// (auth.ErrOutcomeUnknown: a PostgreSQL commit whose answer was lost).
+// Then the finish may have happened, and the code stays spent, audited and
+// told like any use: a lost code over a reusable one, and never one used
+// without its owner hearing of it. Spending the code in the transaction of
+// the finish would leave no such case, but the two live in different
+// packages' stores.
 func (s *Service) prove(ctx context.Context, p *auth.Principal, proof Proof, c auth.Client, record func(context.Context) error) error {
 	var spent []byte // the hash of the recovery code the check used up
 	var verify func(context.Context) error
@@ -52,16 +53,14 @@ func (s *Service) prove(ctx context.Context, p *auth.Principal, proof Proof, c a
 	if err != nil {
 		return s.giveBack(ctx, p.UserID, spent, err)
 	}
-	if err := record(ctx); err != nil {
-		if errors.Is(err, auth.ErrNotAuthorized) {
-			return s.giveBack(ctx, p.UserID, spent, err)
-		}
-		return err
+	err = record(ctx)
+	if err != nil && !errors.Is(err, auth.ErrOutcomeUnknown) {
+		return s.giveBack(ctx, p.UserID, spent, err)
 	}
 	if spent != nil {
 		s.auth.FactorChanged(ctx, p.UserID, auth.EventRecoveryCodeUsed, auth.MethodRecoveryCode, c)
 	}
-	return nil
+	return err
 }
 
 // giveBack makes the recovery code hash of userID, if any, usable again

@@ -36,7 +36,9 @@ type env struct {
 	mailsSeen int64
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv is a service on a fresh SQLite store; authStore, if given, wraps
+// the store auth sees (to make some of its writes fail).
+func newEnv(t *testing.T, authStore ...func(*sqlite.Store) auth.Store) *env {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -44,9 +46,13 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	e := &env{store: st, clock: authtest.NewClock(t0)}
+	var seen auth.Store = st
+	for _, wrap := range authStore {
+		seen = wrap(st)
+	}
 	key := []byte("mfa-test-root-secret-of-32-bytes")
 	e.auth, err = auth.NewService(auth.Config{
-		Store: st, Key: key, Now: e.clock.Now,
+		Store: seen, Key: key, Now: e.clock.Now,
 		Hasher:      password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		HashLimiter: password.NewLimiter(4, 10*time.Second),
 		Counter:     auth.NewMemoryCounter(e.clock.Now, 1000),

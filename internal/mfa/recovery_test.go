@@ -3,13 +3,16 @@ package mfa_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/authtest"
 	"github.com/gatehouse/gatehouse/internal/mfa"
+	"github.com/gatehouse/gatehouse/internal/sqlite"
 )
 
 func TestRecoveryCodes(t *testing.T) {
@@ -48,6 +51,10 @@ func TestRecoveryCodes(t *testing.T) {
 	}
 }
 
+// TestRecoveryCodeRace: two finishes of one pending sign-in racing with
+// two recovery codes (a double submit): one wins, the other is refused,
+// and only the winner's code is spent, audited and mailed; the loser's
+// still works.
 func TestRecoveryCodeRace(t *testing.T) {
 	const owner = "ada@example.com"
 	e := newEnv(t)
@@ -85,6 +92,9 @@ func TestRecoveryCodeRace(t *testing.T) {
 	}
 }
 
+// TestRecoveryCodeKeptWhenRefused: a recovery code presented for a
+// finish or a step-up that the session refuses is not spent, nor audited
+// or mailed as used.
 func TestRecoveryCodeKeptWhenRefused(t *testing.T) {
 	const owner = "ada@example.com"
 	tests := []struct {
@@ -149,6 +159,53 @@ func TestRecoveryCodeKeptWhenRefused(t *testing.T) {
 				t.Errorf("recovery_code_used events = %d, want 0", got)
 			}
 			e.wantMails(t, "a refused recovery code")
+		})
+	}
+}
+
+// proofFailing is a store whose step-up writes fail with err.
+type proofFailing struct {
+	*sqlite.Store
+	err error
+}
+
+func (p proofFailing) SetSessionProof(context.Context, string, time.Time, auth.Method) error {
+	return p.err
+}
+
+// TestRecoveryCodeWhenTheStepUpFails: a step-up whose write failed and
+// wrote nothing gives the code back; one whose outcome the store cannot
+// tell keeps it spent, and its owner hears of it as of any use.
+func TestRecoveryCodeWhenTheStepUpFails(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		wantLeft  int
+		wantUsed  int
+		wantMails []notice
+	}{
+		{name: "Failed", err: errors.New("disk I/O error"), wantLeft: 10},
+		{name: "OutcomeUnknown", err: fmt.Errorf("postgres: commit: %w: connection reset", auth.ErrOutcomeUnknown),
+			wantLeft: 9, wantUsed: 1, wantMails: []notice{{auth.KindRecoveryCodeUsed, "ada@example.com"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(st *sqlite.Store) auth.Store { return proofFailing{st, tt.err} })
+			user := e.user(t, "ada@example.com")
+			_, codes := e.enrolled(t, user)
+			e.newMails(t)
+			err := e.mfa.Reauthenticate(t.Context(), user, mfa.Proof{Method: auth.MethodRecoveryCode, Code: codes[0]}, "", client)
+			if err == nil {
+				t.Fatal("Reauthenticate with a failing store = nil, want an error")
+			}
+			if got := e.codesLeft(t, user.UserID); got != tt.wantLeft {
+				t.Errorf("recovery codes left = %d, want %d", got, tt.wantLeft)
+			}
+			if got := e.count(auth.EventRecoveryCodeUsed); got != tt.wantUsed {
+				t.Errorf("recovery_code_used events = %d, want %d", got, tt.wantUsed)
+			}
+			e.wantMails(t, "a failed step-up", tt.wantMails...)
 		})
 	}
 }
