@@ -220,13 +220,6 @@ func TestOwnerNotices(t *testing.T) {
 	e.wantMails(t, "DisableTOTP", notice{auth.KindFactorRemoved, owner})
 }
 
-// TestRecoveryCodeRace: two finishes of one pending sign-in racing with
-// two recovery codes (a double submit): one wins, the other is refused,
-// and only the winner's code is spent, audited and mailed; the loser's
-// still works.
-// TestRecoveryCodeKeptWhenRefused: a recovery code presented for a
-// finish or a step-up that the session refuses is not spent, nor audited
-// or mailed as used.
 // TestDisableTOTP: DisableTOTP of an enrolment not yet confirmed cancels
 // it, with no step-up and nothing to audit or mail; of a confirmed secret
 // it needs the step-up.
