@@ -114,7 +114,7 @@ func (c *Config) register(fs *flag.FlagSet, groups flagGroup) {
 	r.add(groupServer, "metrics-addr", "", "listen address for GET /metrics, e.g. 127.0.0.1:9464 (default: no metrics); never the API's", hostPortVar(&c.MetricsAddr, true))
 	r.add(groupServer, "hash-slots", "0", "password hashes in flight at most (0: GOMAXPROCS)", intVar(&c.HashSlots))
 	r.add(groupServer, "hash-wait", "1s", "how long a sign-in waits for a hash slot before 503", durationVar(&c.HashWait))
-	r.add(groupServer, "session-cache-size", "100000", "sessions a node keeps in memory to verify tokens without the database (about 640 bytes each; more are read from the database when next used)", intVar(&c.SessionCacheSize))
+	r.add(groupServer, "session-cache-size", "100000", "sessions a node keeps in memory to verify tokens without the database (about 560 bytes each; more are read from the database when next used)", intVar(&c.SessionCacheSize))
 	r.add(groupServer, "hash-queue", "0", "sign-ins that may wait for a hash slot at once; more get 503 at once (0: 32 x hash slots)", intVar(&c.HashQueue))
 	r.add(groupLog, "log-level", "info", "debug, info, warn or error (debug logs every request)", parsedVar(&c.LogLevel, "level", parseLevel))
 	r.add(groupLog, "log-format", "json", "json or text, to stderr", choiceVar(&c.LogFormat, "json", "text"))

@@ -33,14 +33,14 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	if err != nil {
 		return nil, notAuthorized(err)
 	}
-	if e.revoked || !now.Before(e.expiresAt) || e.userID != c.UserID || pending != e.pending {
+	if e.revoked || !now.Before(e.expiresAt.time()) || e.userID != c.UserID || pending != e.pending {
 		return nil, ErrNotAuthorized
 	}
-	inGrace := now.Before(e.rotatedAt.Add(s.grace))
+	inGrace := now.Before(e.rotatedAt.time().Add(s.grace))
 	switch {
 	case c.UID == e.accessID:
 	case c.UID == e.prevAccessID && inGrace:
-	case c.Exp >= e.accessExp.Unix():
+	case c.Exp >= e.accessExp.time().Unix():
 		// A token at least as new as the one this node knows but not
 		// matching it: the session was refreshed elsewhere and this
 		// node's copy is behind. Reload once. Older tokens never get here,
@@ -48,7 +48,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 		if e, err = s.loadSession(ctx, c.RUID); err != nil {
 			return nil, notAuthorized(err)
 		}
-		inGrace = now.Before(e.rotatedAt.Add(s.grace))
+		inGrace = now.Before(e.rotatedAt.time().Add(s.grace))
 		// It may have moved on twice: the token can be the previous
 		// generation's, which is as valid in grace here as on that node.
 		if e.revoked || c.UID != e.accessID && (c.UID != e.prevAccessID || !inGrace) {
@@ -59,7 +59,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	}
 	p := &Principal{
 		UserID: c.UserID, SessionID: c.RUID, AccessID: c.UID,
-		Pending: e.pending, Methods: e.methods, AuthenticatedAt: e.authenticatedAt,
+		Pending: e.pending, Methods: e.methods, AuthenticatedAt: e.authenticatedAt.time(),
 		csrf: [2][]byte{e.csrf},
 	}
 	if inGrace && e.prevCSRF != nil {

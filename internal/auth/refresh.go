@@ -124,13 +124,13 @@ func (s *Service) rotateCached(ctx context.Context, r RefreshRequest, p presente
 	// takes the authoritative path, and every generation after it is
 	// derived.
 	sec := s.derivedSecrets(p.sessionID)
-	if !ok || e.stub || e.revoked || e.pending || !now.Before(e.expiresAt) || (p.userID != 0 && p.userID != e.userID) ||
+	if !ok || e.stub || e.revoked || e.pending || !now.Before(e.expiresAt.time()) || (p.userID != 0 && p.userID != e.userID) ||
 		p.gen(e.gen, sec) != e.gen || (r.CheckCSRF && !csrf.Valid(r.CSRFToken, e.csrf)) {
 		return nil, false, nil
 	}
 	var next *Session
 	err = commit(ctx, func(ctx context.Context) (err error) {
-		next, err = s.store.RotateSession(ctx, p.sessionID, e.gen, now, s.accessExpiry(now, e.expiresAt))
+		next, err = s.store.RotateSession(ctx, p.sessionID, e.gen, now, s.accessExpiry(now, e.expiresAt.time()))
 		return err
 	})
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
