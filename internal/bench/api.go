@@ -41,13 +41,12 @@ type api struct {
 // signIn signs email in with benchPassword, decoding the tokens into g if
 // it is not nil.
 func (a *api) signIn(ctx context.Context, email string, g *grantBody) error {
+	if a.kind == "kratos" {
+		return a.kratosFlow(ctx, "login", fmt.Appendf(nil, `{"method":"password","identifier":%q,"password":%q}`, email, benchPassword), g)
+	}
 	body := fmt.Appendf(nil, `{"email":%q,"password":%q}`, email, benchPassword)
-	switch a.kind {
-	case "gotrue":
+	if a.kind == "gotrue" {
 		return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/token?grant_type=password", body: body, want: http.StatusOK}, into(g)...)
-	case "kratos":
-		body = fmt.Appendf(nil, `{"method":"password","identifier":%q,"password":%q}`, email, benchPassword)
-		return a.kratosFlow(ctx, "login", body, g)
 	}
 	return a.send(ctx, apiCall{method: http.MethodPost, url: a.base + "/v1/auth/sign_in", body: body, tokens: true, want: http.StatusOK}, into(g)...)
 }
@@ -63,8 +62,14 @@ func (a *api) refresh(ctx context.Context, tok string, g *grantBody) error {
 
 // me asks who access token tok belongs to.
 func (a *api) me(ctx context.Context, tok string) error {
-	path := map[string]string{"gotrue": "/user", "kratos": "/sessions/whoami"}[a.kind]
-	return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + cmp.Or(path, "/v1/auth/me"), bearer: tok, want: http.StatusOK})
+	path := "/v1/auth/me"
+	switch a.kind {
+	case "gotrue":
+		path = "/user"
+	case "kratos":
+		path = "/sessions/whoami"
+	}
+	return a.send(ctx, apiCall{method: http.MethodGet, url: a.base + path, bearer: tok, want: http.StatusOK})
 }
 
 // signOut ends the session of access token tok.
