@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auth"
 	"github.com/gatehouse/gatehouse/internal/keyring"
@@ -83,14 +84,15 @@ func loadKeys(ctx context.Context, cfg *Config, store auth.Store, root []byte, l
 	return ks, nil
 }
 
-// followKeys reloads the ring every keyring.ReloadInterval until the
-// returned function is called: `gatehouse keys` changes reach a running
-// node within that interval.
-func (a *app) followKeys(alg string, log *slog.Logger) (stop func()) {
+// followKeys reloads the ring every interval (keyring.ReloadInterval on a
+// serving node) until the returned function is called: `gatehouse keys`
+// changes reach a running node within that interval.
+func (a *app) followKeys(alg string, interval time.Duration, log *slog.Logger) (stop func()) {
 	if a.keys.ring == nil {
 		return func() {}
 	}
-	return background(func(ctx context.Context) {
-		a.keys.ring.Follow(ctx, a.keys.tokens, cmp.Or(alg, token.HS256), a.keys.loaded, keyring.ReloadInterval, log)
+	alg, last := cmp.Or(alg, token.HS256), a.keys.loaded
+	return every(interval, func(ctx context.Context) {
+		last = a.keys.ring.Reload(ctx, a.keys.tokens, alg, last, log)
 	})
 }

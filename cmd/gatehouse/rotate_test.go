@@ -25,14 +25,12 @@ func TestRotationUnderLoad(t *testing.T) {
 	reloads := []time.Duration{20 * time.Millisecond, 150 * time.Millisecond}
 	c := newCLI(t)
 	nodes := []*app{c.app(), c.app()}
-	ctx, cancel := context.WithCancel(context.Background())
-	var follow sync.WaitGroup
-	defer func() { cancel(); follow.Wait() }()
+	ctx := context.Background()
 	for i, n := range nodes {
 		cfg, _ := parseConfig("test", []string{"--db", c.db}, noEnv, io.Discard)
 		log := newLogger(cfg, io.Discard)
 		defer startFeed(n.store, n.svc, log)()
-		follow.Go(func() { n.keys.ring.Follow(ctx, n.keys.tokens, "HS256", n.keys.loaded, reloads[i], log) })
+		defer n.followKeys("HS256", reloads[i], log)()
 	}
 
 	type sess struct{ access, refresh string }

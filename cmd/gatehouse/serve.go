@@ -64,7 +64,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer stopMailer()
 	defer startCalibration(app.svc, log)()
 	defer startClockSync(app.svc, log)()
-	defer app.followKeys(cfg.TokenAlg, log)()
+	defer app.followKeys(cfg.TokenAlg, keyring.ReloadInterval, log)()
 	defer limitMemory(cfg, app.svc, getenv)()
 
 	if cfg.MetricsAddr != "" {
