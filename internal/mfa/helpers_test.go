@@ -2,7 +2,6 @@ package mfa_test
 
 import (
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,8 +29,7 @@ type env struct {
 	mfa    *mfa.Service
 	store  *sqlite.Store
 	clock  *authtest.Clock
-	mu     sync.Mutex
-	events []auth.Event
+	events authtest.EventLog
 	// mailsSeen is the last outbox id newMails has returned.
 	mailsSeen int64
 }
@@ -56,11 +54,7 @@ func newEnv(t *testing.T, authStore ...func(*sqlite.Store) auth.Store) *env {
 		Hasher:      password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		HashLimiter: password.NewLimiter(4, 10*time.Second),
 		Counter:     auth.NewMemoryCounter(e.clock.Now, 1000),
-		OnEvent: func(ev auth.Event) {
-			e.mu.Lock()
-			e.events = append(e.events, ev)
-			e.mu.Unlock()
-		},
+		OnEvent:     e.events.Add,
 	})
 	if err != nil {
 		t.Fatalf("auth.NewService = %v", err)
@@ -123,17 +117,7 @@ func (e *env) pending(t *testing.T, email string) (*auth.Grant, *auth.Principal)
 	return g, p
 }
 
-func (e *env) count(typ auth.EventType) int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := 0
-	for _, ev := range e.events {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
-}
+func (e *env) count(typ auth.EventType) int { return len(e.events.Of(typ)) }
 
 // notice is a queued mail as the owner's notices are checked: which
 // mail, to whom.
