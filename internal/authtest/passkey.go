@@ -48,12 +48,17 @@ func testPasskeyHandle(t *testing.T, st PasskeyStore) {
 	ctx := t.Context()
 	u, _ := mustCreateUser(t, st, "handle@example.com")
 	first := []byte("first handle, 32 bytes long.....")
+	_, err := st.FindPasskeyHandle(ctx, u.ID)
+	checkNotFound(t, "FindPasskeyHandle(before any)", err)
 	h, err := st.PasskeyHandle(ctx, u.ID, first)
 	if err != nil || string(h) != string(first) {
 		t.Fatalf("PasskeyHandle(new user) = %q, %v; want the fresh handle", h, err)
 	}
 	if h, err := st.PasskeyHandle(ctx, u.ID, []byte("second")); err != nil || string(h) != string(first) {
 		t.Errorf("PasskeyHandle(again) = %q, %v; want the first handle kept", h, err)
+	}
+	if h, err := st.FindPasskeyHandle(ctx, u.ID); err != nil || string(h) != string(first) {
+		t.Errorf("FindPasskeyHandle = %q, %v; want the first handle", h, err)
 	}
 	if id, err := st.PasskeyUser(ctx, first); err != nil || id != u.ID {
 		t.Errorf("PasskeyUser(handle) = %d, %v; want %d", id, err, u.ID)

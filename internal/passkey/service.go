@@ -205,11 +205,19 @@ func (s *Service) user(ctx context.Context, userID int64) (*auth.User, *account,
 }
 
 // withHandle sets a's WebAuthn user handle, the one stored for userID or,
-// for a user who has none yet, a fresh one (a write).
+// for a user who has none yet, a fresh one (a write, only then).
 func (s *Service) withHandle(ctx context.Context, userID int64, a *account) error {
+	h, err := s.store.FindPasskeyHandle(ctx, userID)
+	if err == nil {
+		a.handle = h
+		return nil
+	}
+	if !errors.Is(err, auth.ErrNotFound) {
+		return auth.Unavailable(err)
+	}
 	fresh := make([]byte, 32)
 	rand.Read(fresh)
-	err := auth.Commit(ctx, func(ctx context.Context) (err error) {
+	err = auth.Commit(ctx, func(ctx context.Context) (err error) {
 		a.handle, err = s.store.PasskeyHandle(ctx, userID, fresh)
 		return err
 	})

@@ -80,6 +80,9 @@ type Store interface {
 	// two racing calls wins; both get the winner). auth.ErrNotFound if
 	// the user is absent.
 	PasskeyHandle(ctx context.Context, userID int64, fresh []byte) ([]byte, error)
+	// FindPasskeyHandle returns the user's handle; auth.ErrNotFound if
+	// PasskeyHandle never stored one.
+	FindPasskeyHandle(ctx context.Context, userID int64) ([]byte, error)
 	// PasskeyUser returns the user whose handle is handle.
 	// auth.ErrNotFound if none.
 	PasskeyUser(ctx context.Context, handle []byte) (int64, error)

@@ -29,6 +29,19 @@ func (s *Store) PasskeyHandle(ctx context.Context, userID int64, fresh []byte) (
 	return h, nil
 }
 
+// FindPasskeyHandle returns the user's handle, if it has one.
+func (s *Store) FindPasskeyHandle(ctx context.Context, userID int64) ([]byte, error) {
+	var h []byte
+	err := s.pool.QueryRow(ctx, `SELECT handle FROM passkey_handles WHERE user_id = $1`, userID).Scan(&h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, auth.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find passkey handle: %w", err)
+	}
+	return h, nil
+}
+
 // PasskeyUser returns the user whose handle is handle.
 func (s *Store) PasskeyUser(ctx context.Context, handle []byte) (int64, error) {
 	var id int64
